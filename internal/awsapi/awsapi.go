@@ -1,0 +1,193 @@
+// Package awsapi is coffer's front door: the AWS Secrets Manager API on the
+// awsJson 1.1 wire protocol. It verifies the SigV4 signature of every request,
+// dispatches on X-Amz-Target, decodes and validates the generated wire types
+// (package smapi), calls the domain (package secrets) and writes responses and
+// errors exactly as AWS does.
+//
+// Only internal/server imports it. It may import secrets, iam and policy
+// types; it never imports storage, envelope, seal or a SQL driver.
+package awsapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/coffer-dev/coffer/internal/awsapi/sigv4"
+	"github.com/coffer-dev/coffer/internal/iam"
+	"github.com/coffer-dev/coffer/internal/secrets"
+)
+
+// maxBody bounds a request body: the largest legal request (a 64 KiB binary
+// secret, base64-encoded, plus members) is far below it.
+const maxBody = 1 << 20
+
+const (
+	targetPrefix = "secretsmanager."
+	contentType  = "application/x-amz-json-1.1"
+)
+
+// Keys resolves the access key of a signed request.
+type Keys interface {
+	LookupAccessKey(ctx context.Context, keyID string) (*iam.Credential, error)
+}
+
+// Config is what a Handler needs.
+type Config struct {
+	Secrets *secrets.Service
+	Keys    Keys
+	Now     func() time.Time // nil: time.Now
+	Logger  *slog.Logger     // nil: discard
+}
+
+// Handler serves the Secrets Manager API.
+type Handler struct {
+	secrets  *secrets.Service
+	keys     Keys
+	verifier *sigv4.Verifier
+	log      *slog.Logger
+}
+
+// New returns the API handler.
+func New(cfg Config) *Handler {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{
+		secrets:  cfg.Secrets,
+		keys:     cfg.Keys,
+		verifier: sigv4.NewVerifier(now, 5*time.Minute),
+		log:      log,
+	}
+}
+
+// ServeHTTP handles one API call.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := uuid.NewString()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+
+	out, err := h.serve(r, op)
+	status := http.StatusOK
+	if err != nil {
+		ae, known := toAPIError(err)
+		if !known {
+			h.log.ErrorContext(r.Context(), "internal error", "op", op, "request_id", reqID, "err", err)
+		}
+		status = ae.Status
+		writeError(w, ae)
+	} else {
+		writeJSON(w, http.StatusOK, out)
+	}
+	if h.log.Enabled(r.Context(), slog.LevelDebug) {
+		h.log.DebugContext(r.Context(), "request", "op", op, "status", status,
+			"request_id", reqID, "duration", time.Since(start))
+	}
+}
+
+func (h *Handler) serve(r *http.Request, op string) (any, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, errSerialization("The request body could not be read.")
+	}
+	if len(body) > maxBody {
+		return nil, errTooLarge()
+	}
+	caller, err := h.authenticate(r, body)
+	if err != nil {
+		return nil, err
+	}
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix) {
+		return nil, errUnknownOperation()
+	}
+	fn, ok := operations[op]
+	if !ok {
+		return nil, errUnknownOperation()
+	}
+	return fn(r.Context(), h, caller, body)
+}
+
+// authenticate verifies the request's SigV4 signature and returns the caller.
+func (h *Handler) authenticate(r *http.Request, body []byte) (secrets.Caller, error) {
+	req, err := sigv4.Parse(r, "secretsmanager")
+	if err != nil {
+		return secrets.Caller{}, err
+	}
+	cred, err := h.keys.LookupAccessKey(r.Context(), req.AccessKeyID)
+	if errors.Is(err, iam.ErrUnknownKey) {
+		return secrets.Caller{}, errUnrecognizedClient()
+	}
+	if err != nil {
+		return secrets.Caller{}, err
+	}
+	if req.SecurityToken != "" {
+		// Permanent keys carry no session token; temporary credentials come
+		// with STS AssumeRole in a later release.
+		return secrets.Caller{}, errUnrecognizedClient()
+	}
+	if err := h.verifier.Verify(req, r, body, cred.Secret()); err != nil {
+		return secrets.Caller{}, err
+	}
+	return secrets.Caller{Account: cred.Principal.Account, Region: req.Region, Principal: cred.Principal.ARN}, nil
+}
+
+// decode parses an awsJson request body into in. An empty body is {}.
+// Messages never quote the body, which may hold a secret value.
+func decode(body []byte, in any) error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, in); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return errSerialization("Unexpected value type for member " + te.Field + ".")
+		}
+		return errSerialization("The request body is not a valid JSON object.")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		writeError(w, errInternal())
+		return
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	hdr := w.Header()
+	hdr.Set("Content-Type", contentType)
+	hdr.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	body := map[string]string{"__type": e.Code}
+	if e.Message != "" {
+		if e.Framework {
+			body["message"] = e.Message
+		} else {
+			body["Message"] = e.Message
+		}
+	}
+	writeJSON(w, e.Status, body)
+}

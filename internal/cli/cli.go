@@ -1,0 +1,102 @@
+// Package cli is coffer's command line: it turns flags and COFFER_*
+// environment variables into a server.Config and runs subcommands. Errors are
+// printed as "coffer: error: ..." with an optional "hint: ..." line.
+//
+// Only cmd/coffer imports it.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/coffer-dev/coffer/internal/server"
+)
+
+// Run executes the command line args and returns the process exit code.
+func Run(args []string, stdout, stderr io.Writer) int {
+	root := &cobra.Command{
+		Use:           "coffer",
+		Short:         "AWS Secrets Manager that you run yourself",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(serverCommand(stdout, stderr))
+	if err := root.Execute(); err != nil {
+		fmt.Fprintf(stderr, "coffer: error: %v\n", err)
+		var h hinted
+		if errors.As(err, &h) {
+			fmt.Fprintf(stderr, "hint: %s\n", h.hint)
+		}
+		return 1
+	}
+	return 0
+}
+
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Unwrap() error { return h.err }
+
+func serverCommand(stdout, stderr io.Writer) *cobra.Command {
+	cfg := server.Config{
+		Listen:              envOr("COFFER_LISTEN", server.DefaultListen),
+		DataDir:             envOr("COFFER_DATA_DIR", server.DefaultDataDir()),
+		AccountID:           os.Getenv("COFFER_ACCOUNT_ID"),
+		RootAccessKeyID:     os.Getenv("COFFER_ROOT_ACCESS_KEY_ID"),
+		RootSecretAccessKey: os.Getenv("COFFER_ROOT_SECRET_ACCESS_KEY"),
+		Partition:           envOr("COFFER_PARTITION", "aws"),
+		LogLevel:            envOr("COFFER_LOG_LEVEL", "info"),
+	}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Serve the Secrets Manager API",
+		Long: `Serve the AWS Secrets Manager API on the embedded store.
+
+Environment: COFFER_LISTEN, COFFER_DATA_DIR, COFFER_LOG_LEVEL, COFFER_PARTITION,
+COFFER_ACCOUNT_ID, COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY
+(the last three fix the first account and its root key; otherwise they are
+generated on first start and written to <data-dir>/credentials).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Validate(); err != nil {
+				return hinted{err, "see 'coffer server --help'"}
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return server.Run(ctx, cfg, stdout, newLogger(stderr, cfg.LogLevel))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to serve on (host:port; port 0 picks a free one)")
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the database, the root key and the credentials file")
+	f.StringVar(&cfg.AccountID, "account-id", cfg.AccountID, "id of the first account (12 digits)")
+	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	return cmd
+}
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // validated by Config.Validate
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

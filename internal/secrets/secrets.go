@@ -1,0 +1,184 @@
+// Package secrets is coffer's domain: secrets, their versions and staging
+// labels, deletion windows, tags, and the encryption of every version.
+//
+// Every operation follows one path: validate and authorize the caller, run a
+// storage transaction, seal or open values with envelope encryption. The
+// behaviour mirrors AWS Secrets Manager (see docs/COMPATIBILITY.md); errors
+// are *Error values whose Kind internal/awsapi maps to AWS error codes.
+//
+// Imported by internal/awsapi (and later the CLI and rotation). It must not
+// import net/http, internal/awsapi or any storage driver.
+package secrets
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/envelope"
+	"github.com/coffer-dev/coffer/internal/storage"
+)
+
+// Caller is the authenticated principal of a request and the region it
+// addressed.
+type Caller struct {
+	Account   string
+	Region    string
+	Principal string // ARN
+}
+
+// Config is what a Service needs.
+type Config struct {
+	Store     storage.Store
+	Root      envelope.Wrapper // seals key-encryption keys
+	Partition string           // "aws" unless configured
+	Now       func() time.Time // nil: time.Now
+	Logger    *slog.Logger     // nil: discard
+}
+
+// Service implements the Secrets Manager operations.
+type Service struct {
+	store     storage.Store
+	keys      *keyring
+	partition string
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	partition := cfg.Partition
+	if partition == "" {
+		partition = "aws"
+	}
+	return &Service{
+		store:     cfg.Store,
+		keys:      newKeyring(cfg.Store, cfg.Root, now),
+		partition: partition,
+		now:       func() time.Time { return now().UTC().Truncate(time.Millisecond) },
+		log:       log,
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]+$`)
+
+// validName reports whether name uses only the characters AWS allows.
+func validName(name string) bool { return nameRE.MatchString(name) }
+
+func (s *Service) newARN(c Caller, name string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return s.arnPrefix(c.Region, c.Account) + name + "-" + string(b)
+}
+
+func (s *Service) arnPrefix(region, account string) string {
+	return "arn:" + s.partition + ":secretsmanager:" + region + ":" + account + ":secret:"
+}
+
+// resolve finds the secret a SecretId names: a name, a full ARN or a partial
+// ARN (BEHAVIOUR.md §3.3). It validates the id first, so a malformed name is a
+// ValidationException whether or not anything exists.
+func (s *Service) resolve(tx storage.Tx, c Caller, id string) (*storage.Secret, error) {
+	if !strings.HasPrefix(id, "arn:") {
+		if !validName(id) {
+			return nil, &Error{Kind: KindValidation, Message: msgInvalidName}
+		}
+		sec, err := tx.SecretByName(c.Account, c.Region, id)
+		return sec, notFound(err)
+	}
+	parts := strings.SplitN(id, ":", 7)
+	if len(parts) != 7 || parts[1] != s.partition || parts[2] != "secretsmanager" || parts[5] != "secret" {
+		return nil, errNotFound()
+	}
+	region, account, rest := parts[3], parts[4], parts[6]
+	// Cross-account access arrives with resource policies; until then an ARN
+	// of another account or region names nothing this caller can see.
+	if region != c.Region || account != c.Account {
+		return nil, errNotFound()
+	}
+	if i := strings.LastIndexByte(rest, '-'); i >= 0 && len(rest)-i-1 == 6 {
+		// Looks like a full ARN: match exactly, never fall back to a name.
+		sec, err := tx.SecretByARN(id)
+		return sec, notFound(err)
+	}
+	sec, err := tx.SecretByName(account, region, rest)
+	return sec, notFound(err)
+}
+
+func notFound(err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return errNotFound()
+	}
+	return err
+}
+
+// internal wraps an unexpected error (storage, crypto plumbing) so that its
+// text, which is logged, never reaches the client.
+func (s *Service) internal(ctx context.Context, op string, err error) error {
+	var de *Error
+	if errors.As(err, &de) {
+		return de
+	}
+	s.log.ErrorContext(ctx, "internal error", "op", op, "err", err)
+	return &Error{Kind: KindInternal, Message: "An error occurred on the server side."}
+}
+
+func checkToken(token *string) error {
+	if token == nil || *token == "" {
+		return &Error{Kind: KindInvalidRequest, Message: msgTokenRequired}
+	}
+	if n := len(*token); n < 32 || n > 64 {
+		return errorf(KindInvalidParameter, "ClientRequestToken must be 32-64 characters long.")
+	}
+	return nil
+}
+
+func checkValue(str *string, bin []byte) (*Value, error) {
+	switch {
+	case str != nil && bin != nil:
+		return nil, &Error{Kind: KindInvalidParameter, Message: msgBothValues}
+	case str != nil:
+		v := TextValue(*str)
+		return &v, nil
+	case bin != nil:
+		v := BinaryValue(bin)
+		return &v, nil
+	}
+	return nil, nil
+}
+
+func deleted(sec *storage.Secret) bool { return !sec.DeletionDate.IsZero() }
+
+func errMarked() *Error { return &Error{Kind: KindInvalidRequest, Message: msgMarkedForDeletion} }
+
+// midnight truncates t to the start of its UTC day (LastAccessedDate's grain).
+func midnight(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

@@ -1,0 +1,70 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/coffer-dev/coffer/internal/iam"
+)
+
+// DefaultListen is the address coffer serves on unless told otherwise.
+const DefaultListen = "127.0.0.1:7700"
+
+// Config is everything the server needs, filled by internal/cli from flags and
+// COFFER_* environment variables.
+type Config struct {
+	Listen  string // host:port; port 0 picks a free one
+	DataDir string // holds the database, the root key file and the credentials file
+
+	// The first account and its root key. Empty values are generated on
+	// first start (and read back from the credentials file afterwards).
+	AccountID           string
+	RootAccessKeyID     string
+	RootSecretAccessKey string
+
+	Partition string // "aws"
+	LogLevel  string // debug, info, warn, error
+}
+
+// DefaultDataDir is $XDG_DATA_HOME/coffer, or ~/.local/share/coffer.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "coffer")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "coffer")
+	}
+	return "coffer-data"
+}
+
+// Validate reports every problem of the configuration at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen address %q: want host:port", c.Listen))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data directory must not be empty"))
+	}
+	if c.AccountID != "" {
+		if err := iam.ValidateAccountID(c.AccountID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
+		errs = append(errs, errors.New("COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY must be set together"))
+	} else if c.RootAccessKeyID != "" {
+		if err := iam.ValidateAccessKey(c.RootAccessKeyID, c.RootSecretAccessKey); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch c.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,170 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+)
+
+// stmtID names one of the statements a connection prepares once and keeps.
+type stmtID int
+
+const (
+	stBegin stmtID = iota
+	stBeginImmediate
+	stCommit
+	stRollback
+	stSavepoint
+	stRelease
+	stRollbackTo
+
+	stInsertAccount
+	stAccount
+	stInsertAccessKey
+	stAccessKey
+	stInsertKey
+	stKey
+
+	stInsertSecret
+	stUpdateSecret
+	stDeleteSecret
+	stSecretByName
+	stSecretByARN
+	stListSecretsFirst
+	stListSecretsAfter
+
+	stInsertVersion
+	stBumpVersionSeq
+	stUpdateVersion
+	stDeleteVersion
+	stVersion
+	stVersionsWithValues
+	stVersionsNoValues
+
+	numStmts
+)
+
+// secretCols is the column list every secret query reads, in scanSecret's order.
+const secretCols = `arn, account, region, name, description, kms_key_id, type,
+	tags, tags_set, stages, created_ms, last_changed_ms, last_accessed_ms, deletion_ms, attrs`
+
+// versionCols is the column list of Version reads without the ciphertext;
+// scanVersion's order.
+const versionCols = `secret_arn, version_id, seq, created_ms, last_accessed_ms, kms_key_id, is_binary`
+
+var queries = [numStmts]string{
+	// The group's savepoint has one fixed name: savepoints are never nested.
+	stBegin:          "BEGIN",
+	stBeginImmediate: "BEGIN IMMEDIATE",
+	stCommit:         "COMMIT",
+	stRollback:       "ROLLBACK",
+	stSavepoint:      "SAVEPOINT closure",
+	stRelease:        "RELEASE closure",
+	stRollbackTo:     "ROLLBACK TO closure",
+
+	stInsertAccount: "INSERT INTO accounts (id, created_ms) VALUES (?, ?)",
+	stAccount:       "SELECT id, created_ms FROM accounts WHERE id = ?",
+	stInsertAccessKey: `INSERT INTO access_keys (id, account, principal, secret_ciphertext, active, created_ms)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+	stAccessKey: `SELECT id, account, principal, secret_ciphertext, active, created_ms
+		FROM access_keys WHERE id = ?`,
+	stInsertKey: "INSERT INTO keys (account, region, key_id, material, created_ms) VALUES (?, ?, ?, ?, ?)",
+	stKey: `SELECT account, region, key_id, material, created_ms
+		FROM keys WHERE account = ? AND region = ? AND key_id = ?`,
+
+	stInsertSecret: "INSERT INTO secrets (" + secretCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	stUpdateSecret: `UPDATE secrets SET account = ?2, region = ?3, name = ?4, description = ?5,
+		kms_key_id = ?6, type = ?7, tags = ?8, tags_set = ?9, stages = ?10, created_ms = ?11,
+		last_changed_ms = ?12, last_accessed_ms = ?13, deletion_ms = ?14, attrs = ?15
+		WHERE arn = ?1`,
+	stDeleteSecret: "DELETE FROM secrets WHERE arn = ?",
+	stSecretByName: "SELECT " + secretCols + " FROM secrets WHERE account = ? AND region = ? AND name = ?",
+	stSecretByARN:  "SELECT " + secretCols + " FROM secrets WHERE arn = ?",
+	// Both page queries walk the index secrets_by_created.
+	stListSecretsFirst: "SELECT " + secretCols + ` FROM secrets
+		WHERE account = ?1 AND region = ?2 AND (?3 OR deletion_ms = 0)
+		ORDER BY created_ms, arn LIMIT ?4`,
+	stListSecretsAfter: "SELECT " + secretCols + ` FROM secrets
+		WHERE account = ?1 AND region = ?2 AND (?3 OR deletion_ms = 0)
+		AND (created_ms, arn) > (?5, ?6)
+		ORDER BY created_ms, arn LIMIT ?4`,
+
+	// The new version takes the next value of the counter; stBumpVersionSeq
+	// then advances the counter, only after the insert succeeded.
+	stInsertVersion: `INSERT INTO versions (secret_arn, version_id, seq, created_ms, last_accessed_ms,
+		kms_key_id, is_binary, ciphertext)
+		VALUES (?1, ?2, (SELECT value + 1 FROM counters WHERE name = 'version_seq'), ?3, ?4, ?5, ?6, ?7)
+		RETURNING seq`,
+	stBumpVersionSeq: "UPDATE counters SET value = value + 1 WHERE name = 'version_seq'",
+	stUpdateVersion: `UPDATE versions SET created_ms = ?3, last_accessed_ms = ?4, kms_key_id = ?5,
+		is_binary = ?6, ciphertext = ?7 WHERE secret_arn = ?1 AND version_id = ?2`,
+	stDeleteVersion: "DELETE FROM versions WHERE secret_arn = ? AND version_id = ?",
+	stVersion: "SELECT " + versionCols + `, ciphertext IS NOT NULL, ciphertext
+		FROM versions WHERE secret_arn = ? AND version_id = ?`,
+	stVersionsWithValues: "SELECT " + versionCols + `, ciphertext IS NOT NULL, ciphertext
+		FROM versions WHERE secret_arn = ? ORDER BY created_ms, seq`,
+	stVersionsNoValues: "SELECT " + versionCols + `
+		FROM versions WHERE secret_arn = ? ORDER BY created_ms, seq`,
+}
+
+// conn is one SQLite connection with its prepared statements. Preparing a
+// statement costs more than most of the point reads it then serves, so each
+// connection prepares a statement the first time it runs it and keeps it for
+// its lifetime. A conn is used by one goroutine at a time.
+type conn struct {
+	sc    *sql.Conn
+	stmts [numStmts]*sql.Stmt
+}
+
+func (c *conn) stmt(id stmtID) (*sql.Stmt, error) {
+	if s := c.stmts[id]; s != nil {
+		return s, nil
+	}
+	s, err := c.sc.PrepareContext(context.Background(), queries[id])
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[id] = s
+	return s, nil
+}
+
+// exec runs a statement without context: a statement that has started is
+// never interrupted (an interrupt can roll back a whole transaction group).
+func (c *conn) exec(id stmtID, args ...any) (sql.Result, error) {
+	s, err := c.stmt(id)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(context.Background(), args...)
+}
+
+func (c *conn) query(id stmtID, args ...any) (*sql.Rows, error) {
+	s, err := c.stmt(id)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(context.Background(), args...)
+}
+
+// close closes the statements and the connection. With discard set, the
+// driver connection is thrown away rather than returned to the sql.DB pool,
+// for a connection whose state is in doubt (say, a ROLLBACK that failed).
+func (c *conn) close(discard bool) error {
+	var errs []error
+	for i, s := range c.stmts {
+		if s != nil {
+			errs = append(errs, s.Close())
+			c.stmts[i] = nil
+		}
+	}
+	if discard {
+		// Returning driver.ErrBadConn from Raw makes database/sql close the
+		// driver connection instead of pooling it.
+		_ = c.sc.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	if err := c.sc.Close(); err != nil && !errors.Is(err, sql.ErrConnDone) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,446 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/coffer-dev/coffer/internal/storage"
+)
+
+// tx implements storage.Tx over one connection inside an open transaction.
+type tx struct {
+	c *conn
+	// ctx is the View's context, checked before each statement so that a
+	// cancelled View stops between statements; nil in a write transaction,
+	// whose statements always run to the end.
+	ctx   context.Context
+	write bool
+	done  bool // the closure has returned
+	// fatal is the first error of the database itself (not a constraint)
+	// met in a write transaction. SQLite may have rolled the whole
+	// transaction back by then, so the group this closure belongs to is
+	// aborted and every later call of this tx fails.
+	fatal error
+}
+
+var _ storage.Tx = (*tx)(nil)
+
+func (t *tx) check() error {
+	if t.done {
+		return errTxDone
+	}
+	if t.fatal != nil {
+		return t.fatal
+	}
+	if t.ctx != nil {
+		return t.ctx.Err()
+	}
+	return nil
+}
+
+func (t *tx) checkWrite() error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	if !t.write {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// fail turns a driver error into the error the caller sees: ErrConflict for a
+// unique key, ErrNotFound for a missing parent row (notFound is what to call
+// it); anything else is fatal to a write transaction.
+func (t *tx) fail(op string, err error, notFound string) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return fmt.Errorf("sqlite: %s: %w", op, storage.ErrConflict)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			if notFound != "" {
+				return fmt.Errorf("sqlite: %s: %s: %w", op, notFound, storage.ErrNotFound)
+			}
+		}
+	}
+	err = fmt.Errorf("sqlite: %s: %w", op, err)
+	if t.write && t.fatal == nil {
+		t.fatal = err
+	}
+	return err
+}
+
+// changed reports ErrNotFound when an UPDATE or DELETE touched no row.
+func (t *tx) changed(op string, res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return t.fail(op, err, "")
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: %s: %w", op, storage.ErrNotFound)
+	}
+	return nil
+}
+
+// one runs a query expected to return at most one row and scans it with
+// scan; no row is ErrNotFound. notFound is passed on to fail.
+func (t *tx) one(op, notFound string, scan func(*sql.Rows) error, id stmtID, args ...any) error {
+	rows, err := t.c.query(id, args...)
+	if err != nil {
+		return t.fail(op, err, notFound)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return t.fail(op, err, notFound)
+		}
+		return fmt.Errorf("sqlite: %s: %w", op, storage.ErrNotFound)
+	}
+	if err := scan(rows); err != nil {
+		// A scan or decoding error, not one of the database: not fatal.
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if err := rows.Close(); err != nil {
+		return t.fail(op, err, notFound)
+	}
+	return nil
+}
+
+func (t *tx) InsertAccount(a *storage.Account) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	if _, err := t.c.exec(stInsertAccount, a.ID, toMillis(a.Created)); err != nil {
+		return t.fail("insert account "+a.ID, err, "")
+	}
+	return nil
+}
+
+func (t *tx) Account(id string) (*storage.Account, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	var a storage.Account
+	var created int64
+	err := t.one("account "+id, "", func(r *sql.Rows) error {
+		return r.Scan(&a.ID, &created)
+	}, stAccount, id)
+	if err != nil {
+		return nil, err
+	}
+	a.Created = fromMillis(created)
+	return &a, nil
+}
+
+func (t *tx) InsertAccessKey(k *storage.AccessKey) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	_, err := t.c.exec(stInsertAccessKey, k.ID, k.Account, k.Principal, blob(k.SecretCiphertext), k.Active, toMillis(k.Created))
+	if err != nil {
+		return t.fail("insert access key "+k.ID, err, "")
+	}
+	return nil
+}
+
+func (t *tx) AccessKey(id string) (*storage.AccessKey, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	var k storage.AccessKey
+	var created int64
+	err := t.one("access key "+id, "", func(r *sql.Rows) error {
+		return r.Scan(&k.ID, &k.Account, &k.Principal, &k.SecretCiphertext, &k.Active, &created)
+	}, stAccessKey, id)
+	if err != nil {
+		return nil, err
+	}
+	k.Created = fromMillis(created)
+	return &k, nil
+}
+
+func (t *tx) InsertKey(k *storage.Key) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	if _, err := t.c.exec(stInsertKey, k.Account, k.Region, k.KeyID, blob(k.Material), toMillis(k.Created)); err != nil {
+		return t.fail(fmt.Sprintf("insert key %s/%s/%s", k.Account, k.Region, k.KeyID), err, "")
+	}
+	return nil
+}
+
+func (t *tx) Key(account, region, keyID string) (*storage.Key, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	var k storage.Key
+	var created int64
+	err := t.one(fmt.Sprintf("key %s/%s/%s", account, region, keyID), "", func(r *sql.Rows) error {
+		return r.Scan(&k.Account, &k.Region, &k.KeyID, &k.Material, &created)
+	}, stKey, account, region, keyID)
+	if err != nil {
+		return nil, err
+	}
+	k.Created = fromMillis(created)
+	return &k, nil
+}
+
+// secretArgs returns the values of secretCols for s, in order.
+func secretArgs(s *storage.Secret) ([]any, error) {
+	tags, err := encodeTags(s.Tags)
+	if err != nil {
+		return nil, fmt.Errorf("encode tags: %w", err)
+	}
+	stages, err := encodeStages(s.Stages)
+	if err != nil {
+		return nil, fmt.Errorf("encode stages: %w", err)
+	}
+	return []any{
+		s.ARN, s.Account, s.Region, s.Name, s.Description, s.KmsKeyID, s.Type,
+		tags, s.TagsSet, stages,
+		toMillis(s.Created), toMillis(s.LastChanged), toMillis(s.LastAccessed), toMillis(s.DeletionDate),
+		blob(s.Attrs),
+	}, nil
+}
+
+func (t *tx) InsertSecret(s *storage.Secret) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	args, err := secretArgs(s)
+	if err != nil {
+		return fmt.Errorf("sqlite: insert secret %s: %w", s.ARN, err)
+	}
+	if _, err := t.c.exec(stInsertSecret, args...); err != nil {
+		return t.fail("insert secret "+s.ARN, err, "")
+	}
+	return nil
+}
+
+func (t *tx) UpdateSecret(s *storage.Secret) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	args, err := secretArgs(s)
+	if err != nil {
+		return fmt.Errorf("sqlite: update secret %s: %w", s.ARN, err)
+	}
+	op := "update secret " + s.ARN
+	res, err := t.c.exec(stUpdateSecret, args...)
+	if err != nil {
+		return t.fail(op, err, "")
+	}
+	return t.changed(op, res)
+}
+
+func (t *tx) DeleteSecret(arn string) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	op := "delete secret " + arn
+	res, err := t.c.exec(stDeleteSecret, arn) // versions go by ON DELETE CASCADE
+	if err != nil {
+		return t.fail(op, err, "")
+	}
+	return t.changed(op, res)
+}
+
+// scanSecret reads one row of secretCols.
+func scanSecret(r *sql.Rows) (*storage.Secret, error) {
+	var s storage.Secret
+	var tags, stages sql.RawBytes
+	var created, changed, accessed, deletion int64
+	if err := r.Scan(&s.ARN, &s.Account, &s.Region, &s.Name, &s.Description, &s.KmsKeyID, &s.Type,
+		&tags, &s.TagsSet, &stages, &created, &changed, &accessed, &deletion, &s.Attrs); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.Tags, err = decodeTags(tags); err != nil {
+		return nil, fmt.Errorf("secret %s: decode tags: %w", s.ARN, err)
+	}
+	if s.Stages, err = decodeStages(stages); err != nil {
+		return nil, fmt.Errorf("secret %s: decode stages: %w", s.ARN, err)
+	}
+	s.Created = fromMillis(created)
+	s.LastChanged = fromMillis(changed)
+	s.LastAccessed = fromMillis(accessed)
+	s.DeletionDate = fromMillis(deletion)
+	if len(s.Attrs) == 0 {
+		s.Attrs = nil
+	}
+	return &s, nil
+}
+
+func (t *tx) secret(op string, id stmtID, args ...any) (*storage.Secret, error) {
+	var s *storage.Secret
+	err := t.one(op, "", func(r *sql.Rows) (err error) {
+		s, err = scanSecret(r)
+		return err
+	}, id, args...)
+	return s, err
+}
+
+func (t *tx) SecretByName(account, region, name string) (*storage.Secret, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	return t.secret(fmt.Sprintf("secret %s/%s/%s", account, region, name), stSecretByName, account, region, name)
+}
+
+func (t *tx) SecretByARN(arn string) (*storage.Secret, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	return t.secret("secret "+arn, stSecretByARN, arn)
+}
+
+func (t *tx) ListSecrets(q storage.SecretQuery) ([]*storage.Secret, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	limit := int64(q.Limit)
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	var rows *sql.Rows
+	var err error
+	if q.After == nil {
+		rows, err = t.c.query(stListSecretsFirst, q.Account, q.Region, q.IncludeDeleted, limit)
+	} else {
+		rows, err = t.c.query(stListSecretsAfter, q.Account, q.Region, q.IncludeDeleted, limit,
+			toMillis(q.After.Created), q.After.ARN)
+	}
+	op := fmt.Sprintf("list secrets %s/%s", q.Account, q.Region)
+	if err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	defer rows.Close()
+	var out []*storage.Secret
+	for rows.Next() {
+		s, err := scanSecret(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	return out, nil
+}
+
+func (t *tx) InsertVersion(v *storage.Version) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("insert version %s of %s", v.VersionID, v.SecretARN)
+	var seq int64
+	err := t.one(op, "no such secret", func(r *sql.Rows) error { return r.Scan(&seq) },
+		stInsertVersion, v.SecretARN, v.VersionID, toMillis(v.Created), toMillis(v.LastAccessed),
+		v.KmsKeyID, v.Binary, v.Ciphertext)
+	if err != nil {
+		return err
+	}
+	if _, err := t.c.exec(stBumpVersionSeq); err != nil {
+		return t.fail(op, err, "")
+	}
+	v.Seq = seq
+	return nil
+}
+
+func versionArgs(v *storage.Version) []any {
+	return []any{v.SecretARN, v.VersionID, toMillis(v.Created), toMillis(v.LastAccessed), v.KmsKeyID, v.Binary, v.Ciphertext}
+}
+
+func (t *tx) UpdateVersion(v *storage.Version) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("update version %s of %s", v.VersionID, v.SecretARN)
+	res, err := t.c.exec(stUpdateVersion, versionArgs(v)...)
+	if err != nil {
+		return t.fail(op, err, "")
+	}
+	return t.changed(op, res)
+}
+
+func (t *tx) DeleteVersion(secretARN, versionID string) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("delete version %s of %s", versionID, secretARN)
+	res, err := t.c.exec(stDeleteVersion, secretARN, versionID)
+	if err != nil {
+		return t.fail(op, err, "")
+	}
+	return t.changed(op, res)
+}
+
+// scanVersion reads one row of versionCols, followed by "ciphertext IS NOT
+// NULL, ciphertext" when withValue is set.
+func scanVersion(r *sql.Rows, withValue bool) (*storage.Version, error) {
+	var v storage.Version
+	var created, accessed int64
+	dest := []any{&v.SecretARN, &v.VersionID, &v.Seq, &created, &accessed, &v.KmsKeyID, &v.Binary}
+	var hasValue bool
+	if withValue {
+		dest = append(dest, &hasValue, &v.Ciphertext)
+	}
+	if err := r.Scan(dest...); err != nil {
+		return nil, err
+	}
+	v.Created = fromMillis(created)
+	v.LastAccessed = fromMillis(accessed)
+	switch {
+	case !hasValue:
+		v.Ciphertext = nil
+	case v.Ciphertext == nil:
+		v.Ciphertext = []byte{} // an empty value is still a value
+	}
+	return &v, nil
+}
+
+func (t *tx) Version(secretARN, versionID string) (*storage.Version, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	var v *storage.Version
+	err := t.one(fmt.Sprintf("version %s of %s", versionID, secretARN), "", func(r *sql.Rows) (err error) {
+		v, err = scanVersion(r, true)
+		return err
+	}, stVersion, secretARN, versionID)
+	return v, err
+}
+
+func (t *tx) Versions(secretARN string, withValues bool) ([]*storage.Version, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	id := stVersionsNoValues
+	if withValues {
+		id = stVersionsWithValues
+	}
+	op := "versions of " + secretARN
+	rows, err := t.c.query(id, secretARN)
+	if err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	defer rows.Close()
+	var out []*storage.Version
+	for rows.Next() {
+		v, err := scanVersion(rows, withValues)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	return out, nil
+}
