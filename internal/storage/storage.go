@@ -9,6 +9,20 @@
 //
 // Records hold only ciphertext for secret material: a backend never sees a
 // secret value, a data key or an access key secret in clear.
+//
+// # How records read back
+//
+// Every backend stores time.Time fields in UTC at millisecond precision: a
+// time reads back as the instant written, rounded down to the millisecond, in
+// UTC (Location() == time.UTC); the zero time reads back as the zero time.
+// Beyond that, a record reads back as written, with these normalisations:
+// Secret.Stages is never nil (an empty map when no version is labelled), the
+// label lists keep their order; Secret.Tags keeps its order and is nil when
+// empty; Secret.Attrs is nil when empty; Version.Ciphertext is nil exactly
+// when it was written nil (a placeholder without a value).
+//
+// Who may import what: the domain (secrets, iam) imports this package and
+// never a backend; only internal/server picks a backend.
 package storage
 
 import (
@@ -26,16 +40,19 @@ var (
 	ErrConflict = errors.New("storage: conflict")
 )
 
-// Store is a transactional record store.
+// Store is a transactional record store, safe for concurrent use.
 //
-// View runs fn in a read-only transaction. Update runs fn in a read-write
+// View runs fn in a read-only transaction on a consistent snapshot. Update runs fn in a read-write
 // transaction that commits when fn returns nil and rolls back when fn returns an
 // error or panics (the panic is re-raised after the rollback). When Update
 // returns nil the transaction is durable: it survives a crash of the process or
 // the machine. Backends may commit several concurrent Update calls together
 // (group commit); each closure still sees its own effects and fails alone.
+// Both return ctx.Err() without running fn when ctx is already done.
 //
 // A Tx must not be used after its closure returns, nor from another goroutine.
+// A closure must not call View or Update itself: backends may deadlock.
+// Write methods of a View's Tx return an error.
 type Store interface {
 	View(ctx context.Context, fn func(Tx) error) error
 	Update(ctx context.Context, fn func(Tx) error) error
@@ -58,6 +75,8 @@ type Tx interface {
 
 	// Secrets. A name is unique within (account, region) among secrets that
 	// exist (active or scheduled for deletion). The ARN is the primary key.
+	// UpdateSecret rewrites every field but the ARN; it returns ErrConflict
+	// when that would give the secret a name another secret holds.
 	InsertSecret(s *Secret) error
 	UpdateSecret(s *Secret) error
 	// DeleteSecret removes the secret and all its versions.
@@ -66,15 +85,21 @@ type Tx interface {
 	SecretByARN(arn string) (*Secret, error)
 	// ListSecrets returns up to q.Limit secrets of (q.Account, q.Region) ordered
 	// by (Created, ARN) ascending, starting strictly after q.After when it is set.
+	// Paging with the last item of each page as the next After is stable: no
+	// item that existed throughout is skipped or repeated, whatever is inserted
+	// or deleted between pages.
 	ListSecrets(q SecretQuery) ([]*Secret, error)
 
 	// Versions of a secret, addressed by (secret ARN, version id).
+	// InsertVersion assigns v.Seq; it returns ErrNotFound when the secret
+	// does not exist. UpdateVersion changes every field but the key and Seq.
 	InsertVersion(v *Version) error
 	UpdateVersion(v *Version) error
 	DeleteVersion(secretARN, versionID string) error
 	Version(secretARN, versionID string) (*Version, error)
 	// Versions returns every version of the secret ordered by (Created, Seq)
-	// ascending. With withValues false the Ciphertext field is left nil.
+	// ascending (empty, not an error, for a secret without versions or an
+	// unknown secret). With withValues false the Ciphertext field is left nil.
 	Versions(secretARN string, withValues bool) ([]*Version, error)
 }
 
@@ -160,7 +185,7 @@ type SecretQuery struct {
 	// After is the (Created, ARN) position of the last item of the previous
 	// page; nil starts from the beginning.
 	After *Cursor
-	Limit int
+	Limit int // <= 0: no limit
 }
 
 // Cursor is a stable position in the (Created, ARN) order.

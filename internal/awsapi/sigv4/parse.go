@@ -60,13 +60,15 @@ func Parse(r *http.Request, service string) (*Request, error) {
 	var cred, sig, signed string
 	if strings.HasPrefix(alg, "AWS4-") {
 		for params != "" {
-			var tok string
-			i := strings.IndexAny(params, ", \t")
-			if i < 0 {
-				tok, params = params, ""
-			} else {
-				tok, params = params[:i], params[i+1:]
+			i := 0
+			for i < len(params) && params[i] != ',' && params[i] != ' ' && params[i] != '\t' {
+				i++
 			}
+			tok := params[:i]
+			if i < len(params) {
+				i++
+			}
+			params = params[i:]
 			if tok == "" {
 				continue
 			}

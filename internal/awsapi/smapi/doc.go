@@ -29,6 +29,9 @@
 // nested structures, lists and maps, and returns every violation at once as a
 // *ValidationError whose text is the one AWS sends with a
 // ValidationException. Values of sensitive members never appear in it.
+// Lengths count runes; AWS (Java) counts UTF-16 code units, so a string
+// with characters outside the Basic Multilingual Plane (emoji) may pass
+// here and fail on AWS near a limit.
 //
 // # Secrets
 //
@@ -36,7 +39,9 @@
 // RotationToken, RandomPassword) print as REDACTED: every struct implements
 // fmt.Stringer, fmt.GoStringer, fmt.Formatter and slog.LogValuer. Only
 // encoding/json sees the values, because it must put them on the wire: never
-// log a json.Marshal of these types.
+// log a json.Marshal of these types. slog's JSON handler marshals slices and
+// maps with encoding/json, so log the enclosing struct (the response or
+// request), never a bare []SecretValueEntry.
 //
 // # Regenerating
 //

@@ -312,21 +312,15 @@ func (db *DB) closeAll() error {
 		errs = append(errs, db.w.c.close(false))
 	}
 	if db.readers != nil {
-		// Wait for running Views to hand their connections back.
-	drain:
-		for range db.nread {
-			select {
-			case c := <-db.readers:
-				if c != nil {
-					errs = append(errs, c.close(false))
-				}
-			default:
-				if !db.closed { // failed Open: only the connections made so far
-					break drain
-				}
-				if c := <-db.readers; c != nil {
-					errs = append(errs, c.close(false))
-				}
+		// After Close, wait for running Views to hand their connections
+		// back; after a failed Open, take the ones made so far.
+		n := db.nread
+		if !db.closed {
+			n = len(db.readers)
+		}
+		for range n {
+			if c := <-db.readers; c != nil {
+				errs = append(errs, c.close(false))
 			}
 		}
 	}

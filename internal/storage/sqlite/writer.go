@@ -193,8 +193,9 @@ func (w *writer) group(batch []*request) (rest []*request) {
 		fatal error      // aborts the group
 		i     int
 	)
-	for ; i < len(batch) && fatal == nil; i++ {
+	for i < len(batch) && fatal == nil {
 		r := batch[i]
+		i++
 		if !r.start() {
 			continue
 		}
@@ -202,7 +203,7 @@ func (w *writer) group(batch []*request) (rest []*request) {
 		if _, err := c.exec(stSavepoint); err != nil {
 			fatal = err
 			r.turn <- turn{err: fmt.Errorf("sqlite: savepoint: %w", err)}
-			break
+			continue
 		}
 		t := &tx{c: c, write: true}
 		r.turn <- turn{t: t}
@@ -219,7 +220,7 @@ func (w *writer) group(batch []*request) (rest []*request) {
 			if out.err == nil && !out.aborted {
 				ok = append(ok, r) // fn swallowed the error: tell it now
 			}
-			break
+			continue
 		}
 		_, err1 := c.exec(stRollbackTo)
 		_, err2 := c.exec(stRelease)
@@ -228,9 +229,6 @@ func (w *writer) group(batch []*request) (rest []*request) {
 		} else if err2 != nil {
 			fatal = err2
 		}
-	}
-	if fatal == nil && i < len(batch) {
-		panic("sqlite: writer left requests behind")
 	}
 	rest = batch[i:]
 
