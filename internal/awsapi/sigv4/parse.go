@@ -57,6 +57,8 @@ func Parse(r *http.Request, service string) (*Request, error) {
 	if i := strings.IndexAny(header, " \t"); i >= 0 {
 		alg, params = header[:i], header[i+1:]
 	}
+	// Other schemes (SigV2's "AWS id:sig", "Bearer ...") carry no SigV4
+	// parameters; AWS answers them with the missing-parameter text below.
 	var cred, sig, signed string
 	if strings.HasPrefix(alg, "AWS4-") {
 		for params != "" {
@@ -112,17 +114,17 @@ func Parse(r *http.Request, service string) (*Request, error) {
 	}
 
 	var t time.Time
+	var err error
 	if dateName == "X-Amz-Date" {
-		var err error
-		if t, err = time.Parse(isoBasicLayout, stamp); err != nil {
-			return nil, errBadDate(stamp)
-		}
+		t, err = time.Parse(isoBasicLayout, stamp)
 	} else {
-		var err error
-		if t, err = http.ParseTime(stamp); err != nil {
-			return nil, errBadDate(stamp)
-		}
-		stamp = isoBasic(t)
+		t, err = http.ParseTime(stamp) // RFC 1123 and the older HTTP forms
+	}
+	if err != nil {
+		return nil, errBadDate(stamp)
+	}
+	if dateName == "Date" {
+		stamp = isoBasic(t) // the string to sign carries the ISO basic form
 	}
 
 	hostSigned, dateSigned := false, false
