@@ -233,21 +233,23 @@ func appendCanonicalHeaders(b []byte, r *http.Request, signed string) []byte {
 // appendHeaderValue appends v with leading and trailing white space removed
 // and each inner run of spaces collapsed to one.
 func appendHeaderValue(b []byte, v string) []byte {
-	v = strings.Trim(v, " \t")
-	space := false
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == ' ' {
-			if space {
-				continue
-			}
-			space = true
-		} else {
-			space = false
-		}
-		b = append(b, c)
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
 	}
-	return b
+	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+		v = v[:len(v)-1]
+	}
+	for {
+		i := strings.Index(v, "  ")
+		if i < 0 {
+			return append(b, v...)
+		}
+		b = append(b, v[:i+1]...)
+		v = v[i+2:]
+		for len(v) > 0 && v[0] == ' ' {
+			v = v[1:]
+		}
+	}
 }
 
 // headerValues returns the values of the header whose lower-case name is

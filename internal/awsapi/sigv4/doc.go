@@ -21,9 +21,11 @@
 // supported; presigned query-string requests are answered as having no
 // authentication token, which is what SDKs never send to this service anyway.
 //
-// Verification is on the hot path of every request. Verify does not allocate
+// Verification is on the hot path of every request. Parse allocates only the
+// Request; Verify does not allocate for an awsJson request (no query string)
 // once the signing key for (access key, secret, date, region, service) is in
-// the Verifier's bounded cache, and compares signatures in constant time.
+// the Verifier's bounded, lock-free cache. Signatures are compared in
+// constant time.
 // Messages never contain the secret access key, the signing key or the
 // expected signature.
 package sigv4

@@ -104,8 +104,10 @@ func testListSecrets(t *testing.T, s storage.Store) {
 		if !slices.Equal(arns(got), arns(tc.want)) {
 			t.Errorf("IncludeDeleted %v, no limit:\n got %v\nwant %v", tc.includeDeleted, arns(got), arns(tc.want))
 		}
-		for i, g := range got {
-			checkSecret(t, g, tc.want[i])
+		if len(got) == len(tc.want) {
+			for i, g := range got {
+				checkSecret(t, g, tc.want[i])
+			}
 		}
 	}
 

@@ -250,6 +250,9 @@ func testSecretFields(t *testing.T, s storage.Store) {
 	sec.Stages = nil
 	insertSecrets(t, s, sec)
 	got := getSecret(t, s, sec.ARN)
+	if got.Stages == nil {
+		t.Fatal("Stages read back nil")
+	}
 	got.Stages["v9"] = []string{"AWSCURRENT"}
 	update(t, s, func(tx storage.Tx) error { return tx.UpdateSecret(got) })
 	if g := getSecret(t, s, sec.ARN); !slices.Equal(g.Stages["v9"], []string{"AWSCURRENT"}) || len(g.Stages) != 1 {
@@ -606,4 +609,10 @@ func testVersionPlaceholder(t *testing.T, s storage.Store) {
 	emptied.Ciphertext = nil
 	update(t, s, func(tx storage.Tx) error { return tx.UpdateVersion(&emptied) })
 	check(&emptied)
+
+	// An empty value is a value, not a placeholder.
+	empty := filled
+	empty.Ciphertext = []byte{}
+	update(t, s, func(tx storage.Tx) error { return tx.UpdateVersion(&empty) })
+	check(&empty)
 }

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// result is one measured op at one concurrency level.
+type result struct {
+	Op          string  `json:"op"`
+	Concurrency int     `json:"concurrency"`
+	Requests    int     `json:"requests"` // successful (200) requests
+	Errors      int     `json:"errors"`   // failed requests: non-200 or transport errors
+	Seconds     float64 `json:"seconds"`  // until the last worker finished
+	ReqPerSec   float64 `json:"req_per_sec"`
+	P50         ms      `json:"p50_ms"`
+	P90         ms      `json:"p90_ms"`
+	P99         ms      `json:"p99_ms"`
+	Max         ms      `json:"max_ms"`
+
+	firstError string
+}
+
+// ms is a latency that marshals as fractional milliseconds.
+type ms time.Duration
+
+func (d ms) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, float64(d)/float64(time.Millisecond), 'f', 3, 64), nil
+}
+
+// summarize merges the workers' latencies and computes throughput and
+// percentiles over elapsed.
+func summarize(perWorker [][]time.Duration, elapsed time.Duration) result {
+	var n int
+	for _, l := range perWorker {
+		n += len(l)
+	}
+	all := make([]time.Duration, 0, n)
+	for _, l := range perWorker {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	r := result{Requests: n, Seconds: elapsed.Seconds()}
+	if elapsed > 0 {
+		r.ReqPerSec = float64(n) / elapsed.Seconds()
+	}
+	r.P50 = ms(percentile(all, 50))
+	r.P90 = ms(percentile(all, 90))
+	r.P99 = ms(percentile(all, 99))
+	r.Max = ms(percentile(all, 100))
+	return r
+}
+
+// percentile returns the nearest-rank p-th percentile (0 < p <= 100) of
+// sorted: the smallest value at or below which at least p% of the values
+// lie. It returns 0 for no values.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	// rank = ceil(p/100 * n); the tolerance keeps float rounding from
+	// pushing an exact rank up by one (99.9/100*1000 is 999.0000000000001).
+	n := len(sorted)
+	rank := int(math.Ceil(p/100*float64(n) - 1e-9))
+	rank = max(1, min(rank, n))
+	return sorted[rank-1]
+}
