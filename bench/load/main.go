@@ -53,6 +53,7 @@ type config struct {
 	secrets  int           // secrets read, and secrets written
 	timeout  time.Duration // global bound on the whole run
 	json     bool          // machine-readable output
+	workDir  string        // parent of the fresh data directory
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -65,6 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured warm-up before each measurement")
 	fs.IntVar(&cfg.secrets, "secrets", 64, "number of secrets read by GetSecretValue and written by PutSecretValue")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "bound on the whole run (0: derived from the other flags)")
+	fs.StringVar(&cfg.workDir, "workdir", "", "`dir`ectory in which to make coffer's fresh data directory (empty: the system temp dir); PutSecretValue fsyncs there, so put it on the disk you mean to measure, not tmpfs")
 	fs.BoolVar(&cfg.json, "json", false, "print the results as JSON on stdout (progress stays on stderr)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./bench/load [flags]\n\n")
@@ -134,7 +136,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	dataDir, err := os.MkdirTemp("", "coffer-load-data-")
+	dataDir, err := os.MkdirTemp(cfg.workDir, "coffer-load-data-")
 	if err != nil {
 		return err
 	}
