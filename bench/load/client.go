@@ -182,10 +182,12 @@ func createSecrets(ctx context.Context, c *client, baseURL string, n int) (get, 
 	return get, put, nil
 }
 
-// measure runs conc workers against baseURL for warmup (discarded), then for
-// dur, and summarizes the measured requests. Each worker starts no request
-// after its deadline; requests in flight then are completed and counted.
-func (c *client) measure(ctx context.Context, baseURL string, conc int, warmup, dur time.Duration, next requestFunc) (result, error) {
+// measure runs conc workers against srv for warmup (discarded), then for
+// dur, and summarizes the measured requests and the CPU time srv used for
+// them. Each worker starts no request after its deadline; requests in
+// flight then are completed and counted.
+func (c *client) measure(ctx context.Context, srv *proc, conc int, warmup, dur time.Duration, next requestFunc) (result, error) {
+	baseURL := srv.url
 	if warmup > 0 {
 		w, _ := c.runWorkers(ctx, baseURL, conc, warmup, next)
 		if err := context.Cause(ctx); err != nil {
@@ -195,16 +197,21 @@ func (c *client) measure(ctx context.Context, baseURL string, conc int, warmup, 
 			return result{}, fmt.Errorf("%d requests failed during warm-up; first: %s", n, first)
 		}
 	}
+	cpu0, cpuOK := processCPU(srv.cmd.Process.Pid)
 	ws, elapsed := c.runWorkers(ctx, baseURL, conc, dur, next)
 	if err := context.Cause(ctx); err != nil {
 		return result{}, err
 	}
+	cpu1, cpuOK1 := processCPU(srv.cmd.Process.Pid)
 	lat := make([][]time.Duration, len(ws))
 	for i := range ws {
 		lat[i] = ws[i].lat
 	}
 	r := summarize(lat, elapsed)
 	r.Errors, r.firstError = errorsOf(ws)
+	if cpuOK && cpuOK1 && r.Requests > 0 {
+		r.ServerCPU = us((cpu1 - cpu0) / time.Duration(r.Requests))
+	}
 	return r, nil
 }
 

@@ -174,7 +174,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	out := newPrinter(stdout, cfg.json)
 	out.header(rep)
 
-	measure := func(name string, target string, conc int, next requestFunc) (result, error) {
+	measure := func(name string, target *proc, conc int, next requestFunc) (result, error) {
 		progress("%s at concurrency %d: %v warm-up, %v measured", name, conc, cfg.warmup, cfg.duration)
 		r, err := c.measure(ctx, target, conc, cfg.warmup, cfg.duration, next)
 		r.Op, r.Concurrency = name, conc
@@ -191,11 +191,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 
 	for _, conc := range cfg.levels {
-		get, err := measure(opGet, coffer.url, conc, getRequests(getIDs))
+		get, err := measure(opGet, coffer, conc, getRequests(getIDs))
 		if err != nil {
 			return err
 		}
-		base, err := measure(opBare, bare.url, conc, getRequests(getIDs))
+		base, err := measure(opBare, bare, conc, getRequests(getIDs))
 		if err != nil {
 			return err
 		}
@@ -205,7 +205,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		c.CloseIdleConnections()
 	}
 	for _, conc := range cfg.levels {
-		if _, err := measure(opPut, coffer.url, conc, putRequests(putIDs)); err != nil {
+		if _, err := measure(opPut, coffer, conc, putRequests(putIDs)); err != nil {
 			return err
 		}
 	}

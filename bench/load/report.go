@@ -22,6 +22,8 @@ type report struct {
 	WarmupSec     float64  `json:"warmup_seconds"`
 	Secrets       int      `json:"secrets"`
 	ResponseBytes int      `json:"get_response_bytes"`
+	LoadBefore    string   `json:"load_average_before,omitempty"` // 1, 5, 15 min
+	LoadAfter     string   `json:"load_average_after,omitempty"`
 	Results       []result `json:"results"`
 	Ratios        []ratio  `json:"ratios"`
 
@@ -40,6 +42,7 @@ func newReport(cfg config, respBytes int) *report {
 		WarmupSec:     cfg.warmup.Seconds(),
 		Secrets:       cfg.secrets,
 		ResponseBytes: respBytes,
+		LoadBefore:    loadAverage(),
 		Results:       []result{},
 		Ratios:        []ratio{},
 		duration:      cfg.duration,
@@ -53,6 +56,7 @@ type ratio struct {
 	Concurrency int     `json:"concurrency"`
 	Throughput  float64 `json:"throughput"`  // coffer req/s / bare req/s
 	P50Latency  float64 `json:"p50_latency"` // coffer p50 / bare p50
+	ServerCPU   float64 `json:"server_cpu"`  // coffer CPU/request / bare CPU/request; 0: unknown
 }
 
 func newRatio(conc int, coffer, bare result) ratio {
@@ -62,6 +66,9 @@ func newRatio(conc int, coffer, bare result) ratio {
 	}
 	if bare.P50 > 0 {
 		r.P50Latency = float64(coffer.P50) / float64(bare.P50)
+	}
+	if bare.ServerCPU > 0 {
+		r.ServerCPU = float64(coffer.ServerCPU) / float64(bare.ServerCPU)
 	}
 	return r
 }
@@ -75,7 +82,7 @@ type printer struct {
 
 func newPrinter(w io.Writer, asJSON bool) *printer { return &printer{w: w, json: asJSON} }
 
-const rowFormat = "%-15s %5s %9s %9s %9s %9s %9s %7s\n"
+const rowFormat = "%-15s %5s %9s %9s %9s %9s %9s %7s %10s\n"
 
 func (p *printer) header(rep *report) {
 	if p.json {
@@ -83,7 +90,10 @@ func (p *printer) header(rep *report) {
 	}
 	fmt.Fprintf(p.w, "# %d CPUs, %s %s/%s; %v measured after %v warm-up per row; %d secrets; GetSecretValue response %d bytes\n",
 		rep.CPUs, rep.Go, rep.OS, rep.Arch, rep.duration, rep.warmup, rep.Secrets, rep.ResponseBytes)
-	fmt.Fprintf(p.w, rowFormat, "op", "conc", "req/s", "p50", "p90", "p99", "max", "errors")
+	if rep.LoadBefore != "" {
+		fmt.Fprintf(p.w, "# load average before: %s\n", rep.LoadBefore)
+	}
+	fmt.Fprintf(p.w, rowFormat, "op", "conc", "req/s", "p50", "p90", "p99", "max", "errors", "cpu/req")
 }
 
 func (p *printer) row(r result) {
@@ -92,19 +102,27 @@ func (p *printer) row(r result) {
 	}
 	fmt.Fprintf(p.w, rowFormat, r.Op, fmt.Sprint(r.Concurrency), fmt.Sprintf("%.0f", r.ReqPerSec),
 		formatLatency(time.Duration(r.P50)), formatLatency(time.Duration(r.P90)),
-		formatLatency(time.Duration(r.P99)), formatLatency(time.Duration(r.Max)), fmt.Sprint(r.Errors))
+		formatLatency(time.Duration(r.P99)), formatLatency(time.Duration(r.Max)), fmt.Sprint(r.Errors), formatCPU(time.Duration(r.ServerCPU)))
 }
 
 func (p *printer) ratio(r ratio) {
 	if p.json {
 		return
 	}
-	fmt.Fprintf(p.w, "ratio %s/bare at %d: %.2f (req/s); p50 latency %.2fx\n",
-		opGet, r.Concurrency, r.Throughput, r.P50Latency)
+	cpu := ""
+	if r.ServerCPU > 0 {
+		cpu = fmt.Sprintf("; server CPU per request %.2fx", r.ServerCPU)
+	}
+	fmt.Fprintf(p.w, "ratio %s/bare at %d: %.2f (req/s); p50 latency %.2fx%s\n",
+		opGet, r.Concurrency, r.Throughput, r.P50Latency, cpu)
 }
 
 func (p *printer) final(rep *report) error {
+	rep.LoadAfter = loadAverage()
 	if !p.json {
+		if rep.LoadAfter != "" {
+			fmt.Fprintf(p.w, "# load average after: %s\n", rep.LoadAfter)
+		}
 		return nil
 	}
 	enc := json.NewEncoder(p.w)
@@ -127,4 +145,13 @@ func formatLatency(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.2fs", d.Seconds())
 	}
+}
+
+// formatCPU prints a server CPU time per request in microseconds, or "-"
+// when it could not be measured.
+func formatCPU(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
 }

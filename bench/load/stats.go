@@ -19,6 +19,9 @@ type result struct {
 	P90         ms      `json:"p90_ms"`
 	P99         ms      `json:"p99_ms"`
 	Max         ms      `json:"max_ms"`
+	// ServerCPU is the server process's CPU time (user + system) per
+	// successful request; 0 where it cannot be read.
+	ServerCPU us `json:"server_cpu_us_per_req"`
 
 	firstError string
 }
@@ -28,6 +31,13 @@ type ms time.Duration
 
 func (d ms) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, float64(d)/float64(time.Millisecond), 'f', 3, 64), nil
+}
+
+// us is a duration that marshals as fractional microseconds.
+type us time.Duration
+
+func (d us) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, float64(d)/float64(time.Microsecond), 'f', 1, 64), nil
 }
 
 // summarize merges the workers' latencies and computes throughput and

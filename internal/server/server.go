@@ -32,39 +32,55 @@ const (
 	credentialsFile = "credentials"
 )
 
-// Run serves until ctx is done, then shuts down cleanly. It prints the
-// listening address (and, on first start, the generated credentials) to out.
-func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) error {
+// app is a built coffer: every service wired, not yet serving.
+type app struct {
+	store   *sqlite.DB
+	handler http.Handler
+}
+
+// build opens the root key and the store in cfg.DataDir and wires every
+// service. The caller must close app.store.
+func build(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (*app, error) {
 	if err := cfg.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	root, err := seal.OpenKeyFile(filepath.Join(cfg.DataDir, rootKeyFile))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, dbFile))
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return nil, fmt.Errorf("open store: %w", err)
 	}
-	defer store.Close()
-
 	now := time.Now
 	ids := iam.New(store, root, cfg.Partition, now)
 	if err := bootstrap(ctx, cfg, ids, out); err != nil {
-		return err
+		store.Close()
+		return nil, err
 	}
 	svc := secrets.New(secrets.Config{Store: store, Root: root, Partition: cfg.Partition, Now: now, Logger: log})
 	api := awsapi.New(awsapi.Config{Secrets: svc, Keys: ids, Now: now, Logger: log})
+	return &app{store: store, handler: api}, nil
+}
+
+// Run serves until ctx is done, then shuts down cleanly. It prints the
+// listening address (and, on first start, the generated credentials) to out.
+func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) error {
+	a, err := build(ctx, cfg, out, log)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

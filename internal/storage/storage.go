@@ -61,7 +61,10 @@ type Store interface {
 
 // Tx is one transaction. Read methods return ErrNotFound for a missing record;
 // Insert methods return ErrConflict for an existing one; Update and Delete
-// methods return ErrNotFound when there is nothing to change.
+// methods return ErrNotFound when there is nothing to change. A method that
+// fails has no effect and leaves the transaction usable: a closure may meet
+// ErrConflict, read the record that won and still commit (a PostgreSQL
+// backend needs a savepoint around such statements for this).
 type Tx interface {
 	// Accounts and access keys.
 	InsertAccount(a *Account) error

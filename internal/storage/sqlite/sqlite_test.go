@@ -362,3 +362,94 @@ func TestListSecretsUsesIndex(t *testing.T) {
 		}
 	}
 }
+
+// A View waiting for a free read connection gives up when its context ends.
+func TestViewWaitsForReader(t *testing.T) {
+	db := openTest(t, WithReaders(1))
+	defer db.Close()
+	inside, release := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = db.View(t.Context(), func(storage.Tx) error {
+			close(inside)
+			<-release
+			return nil
+		})
+	})
+	<-inside
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	err := db.View(ctx, func(storage.Tx) error { return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("View without a free connection: %v, want deadline exceeded", err)
+	}
+	close(release)
+	wg.Wait()
+	if err := db.View(t.Context(), func(storage.Tx) error { return nil }); err != nil {
+		t.Errorf("View after the connection came back: %v", err)
+	}
+}
+
+// A database error that is not a constraint violation may have rolled back
+// the whole transaction (SQLite does so for I/O errors, a full disk, ...), so
+// it aborts the group: the closures of the group that returned nil get an
+// error, the closures not started yet go on in the next group, and the
+// writer carries on with a fresh connection.
+func TestGroupAbortedByDatabaseError(t *testing.T) {
+	db := openTest(t)
+	defer db.Close()
+	insert := func(id string) func(storage.Tx) error {
+		return func(tx storage.Tx) error { return tx.InsertAccount(&storage.Account{ID: id}) }
+	}
+	simulated := errors.New("simulated disk I/O error")
+	poison := func(x storage.Tx) error {
+		t := x.(*tx)
+		// What SQLite does by itself on such an error: roll everything back.
+		if _, err := t.c.sc.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+			return err
+		}
+		_ = t.fail("simulated", simulated, "")
+		return nil // the closure even swallows the error
+	}
+
+	// Hold the writer so that the next three queue up as one group.
+	started, release := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = db.Update(t.Context(), func(storage.Tx) error { close(started); <-release; return nil })
+	})
+	<-started
+	errs := make([]error, 3)
+	for i, fn := range []func(storage.Tx) error{insert("before"), poison, insert("after")} {
+		queued := len(db.w.queue)
+		wg.Go(func() { errs[i] = db.Update(t.Context(), fn) })
+		for len(db.w.queue) == queued {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	close(release)
+	wg.Wait()
+
+	if !errors.Is(errs[0], simulated) {
+		t.Errorf("closure before the failure: %v, want the group's error", errs[0])
+	}
+	if !errors.Is(errs[1], simulated) {
+		t.Errorf("failing closure: %v, want its error", errs[1])
+	}
+	if errs[2] != nil {
+		t.Errorf("closure after the failure: %v, want it committed in the next group", errs[2])
+	}
+	err := db.View(t.Context(), func(tx storage.Tx) error {
+		if _, err := tx.Account("before"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("write of the aborted group: %v, want not found", err)
+		}
+		_, err := tx.Account("after")
+		return err
+	})
+	if err != nil {
+		t.Errorf("write of the next group: %v", err)
+	}
+	if err := db.Update(t.Context(), insert("later")); err != nil {
+		t.Errorf("Update after an aborted group: %v", err)
+	}
+}

@@ -89,6 +89,13 @@ func testKeys(t *testing.T, s storage.Store) {
 		dup := *keys[0]
 		dup.Material = []byte("other")
 		wantErr(t, "InsertKey of an existing key", tx.InsertKey(&dup), storage.ErrConflict)
+		// The transaction goes on after the conflict (the domain reads the
+		// key that won the race).
+		got, err := tx.Key(dup.Account, dup.Region, dup.KeyID)
+		if err != nil {
+			t.Fatalf("Key after a conflicting InsertKey: %v", err)
+		}
+		checkKey(t, got, keys[0])
 		return nil
 	})
 	view(t, s, func(tx storage.Tx) error {
@@ -222,7 +229,9 @@ func testSecretFields(t *testing.T, s storage.Store) {
 		}},
 		{"attrs nil", func(s *storage.Secret) { s.Attrs = nil }},
 		{"attrs empty", func(s *storage.Secret) { s.Attrs = []byte{} }},
-		{"attrs bytes", func(s *storage.Secret) { s.Attrs = []byte("{ \"k\" : \"\xe2\x82\xac \\\"q\\\"\",\n \"a\": [1, 2.50] }") }},
+		{"attrs bytes", func(s *storage.Secret) {
+			s.Attrs = []byte("{ \"k\" : \"\xe2\x82\xac \\\"q\\\"\",\n \"a\": [1, 2.50] }")
+		}},
 		{"empty strings", func(s *storage.Secret) { s.Description, s.KmsKeyID, s.Type = "", "", "" }},
 		{"unicode", func(s *storage.Secret) { s.Description = "Grüße, 世界 🙂" }},
 	}

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// benchApp builds the whole server in-process on a temporary data directory.
+func benchApp(b *testing.B) *app {
+	b.Helper()
+	cfg := Config{Listen: DefaultListen, DataDir: b.TempDir(), AccountID: "123456789012",
+		RootAccessKeyID: "AKIAIOSFODNN7EXAMPLE", RootSecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		Partition: "aws", LogLevel: "info"}
+	a, err := build(context.Background(), cfg, io.Discard, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.store.Close() })
+	return a
+}
+
+var signer = v4.NewSigner()
+
+// call signs one awsJson request as an SDK would and serves it.
+func call(b *testing.B, h http.Handler, op, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:7700/", bytes.NewBufferString(body))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "secretsmanager."+op)
+	sum := sha256.Sum256([]byte(body))
+	creds := aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+	if err := signer.SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "secretsmanager", "us-east-1", time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		b.Fatalf("%s: %d %s", op, w.Code, w.Body)
+	}
+	return w
+}
+
+// BenchmarkGetSecretValue is the server's whole work for one read, SigV4,
+// store, decryption and encoding included (the client's signing is excluded).
+func BenchmarkGetSecretValue(b *testing.B) {
+	a := benchApp(b)
+	const value = `{"engine":"mysql","host":"db.internal","port":3306,"username":"admin","password":"hG#2kL9!sP0qR"}`
+	for i := range 64 {
+		call(b, a.handler, "CreateSecret", fmt.Sprintf(`{"Name":"app/db-%d","SecretString":%q,"ClientRequestToken":"00000000-0000-0000-0000-%012d"}`, i, value, i))
+	}
+	reqs := make([]*http.Request, 64)
+	for i := range reqs {
+		body := fmt.Sprintf(`{"SecretId":"app/db-%d"}`, i)
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:7700/", nil)
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
+		sum := sha256.Sum256([]byte(body))
+		creds := aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+		if err := signer.SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "secretsmanager", "us-east-1", time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader([]byte(body)))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte(body))), nil }
+		reqs[i] = req
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			r := reqs[i%len(reqs)].Clone(context.Background())
+			r.Body, _ = reqs[i%len(reqs)].GetBody()
+			w := httptest.NewRecorder()
+			a.handler.ServeHTTP(w, r)
+			if w.Code != http.StatusOK {
+				b.Fatalf("%d %s", w.Code, w.Body)
+			}
+			i++
+		}
+	})
+}
