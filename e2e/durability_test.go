@@ -38,11 +38,15 @@ func TestAcknowledgedWritesSurviveKill(t *testing.T) {
 	s := startServer(t, "")
 	ctx := ctx(t)
 	c := s.client(testRegion)
-	if _, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("counter"), SecretString: aws.String("0")}); err != nil {
-		t.Fatal(err)
+	// One secret per writer: a secret keeps at most 100 versions a day.
+	for w := range 8 {
+		if _, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(fmt.Sprintf("counter-%d", w)), SecretString: aws.String("0")}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	type ack struct{ secret, value string }
 	var mu sync.Mutex
-	acked := map[string]string{} // version id -> value
+	acked := map[string]ack{} // version id -> secret and value
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Add(1)
@@ -50,15 +54,16 @@ func TestAcknowledgedWritesSurviveKill(t *testing.T) {
 			defer wg.Done()
 			for i := 0; ; i++ {
 				val := fmt.Sprintf("w%d-%d", w, i)
-				out, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("counter"), SecretString: aws.String(val)})
+				name := fmt.Sprintf("counter-%d", w)
+				out, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(val)})
 				if err != nil {
 					return // the server is gone
 				}
 				mu.Lock()
-				acked[aws.ToString(out.VersionId)] = val
+				acked[aws.ToString(out.VersionId)] = ack{name, val}
 				n := len(acked)
 				mu.Unlock()
-				if n >= 200 {
+				if n >= 400 {
 					return
 				}
 			}
@@ -82,9 +87,9 @@ func TestAcknowledgedWritesSurviveKill(t *testing.T) {
 	wg.Wait()
 	s2 := startServer(t, s.DataDir)
 	c2 := s2.client(testRegion)
-	for vid, val := range acked {
-		got, err := c2.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("counter"), VersionId: aws.String(vid)})
-		if err != nil || aws.ToString(got.SecretString) != val {
+	for vid, a := range acked {
+		got, err := c2.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(a.secret), VersionId: aws.String(vid)})
+		if err != nil || aws.ToString(got.SecretString) != a.value {
 			t.Fatalf("acknowledged version %s lost after kill -9: %+v, %v", vid, got, err)
 		}
 	}

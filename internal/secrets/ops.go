@@ -366,17 +366,9 @@ func (s *Service) putNew(ctx context.Context, sec *storage.Secret, token string,
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
-		st := stages(cur.Stages).clone()
-		res.Stages = st.addVersion(token, dedupe(labels))
-		if st.count() > maxLabels {
-			return &Error{Kind: KindLimitExceeded, Message: msgTooManyLabels}
-		}
-		if err := tx.InsertVersion(&storage.Version{SecretARN: cur.ARN, VersionID: token, Created: now,
-			KmsKeyID: sec.KmsKeyID, Binary: v.IsBinary(), Ciphertext: ct}); err != nil {
+		if res.Stages, err = s.insertVersion(tx, cur, token, labels, sec.KmsKeyID, v.IsBinary(), ct, now); err != nil {
 			return err
 		}
-		cur.Stages = st
-		cur.LastChanged = now
 		return tx.UpdateSecret(cur)
 	})
 	if err != nil {
