@@ -13,7 +13,9 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -125,11 +127,14 @@ func getBody(id string) []byte {
 	return b
 }
 
-// putRequests writes a new version of a random one of the secrets per
-// request, with a fresh idempotency token as the SDKs fill in.
+// putRequests writes a new version of the next secret in turn per request,
+// with a fresh idempotency token as the SDKs fill in.
 func putRequests(ids []string) requestFunc {
+	// Round robin: every secret gets the same share of the writes, so none
+	// reaches the quota of 100 versions a day before the others.
+	var n atomic.Uint64
 	return func(rng *mrand.Rand) (string, []byte) {
-		i := rng.IntN(len(ids))
+		i := int(n.Add(1)-1) % len(ids)
 		b, _ := json.Marshal(map[string]string{
 			"SecretId":           ids[i],
 			"SecretString":       credential(i, rng),
@@ -159,25 +164,47 @@ func credential(i int, rng *mrand.Rand) string {
 
 // createSecrets creates n secrets to read and n to write and returns their
 // names.
-func createSecrets(ctx context.Context, c *client, baseURL string, n int) (get, put []string, err error) {
-	rng := mrand.New(mrand.NewPCG(1, 2))
-	for _, kind := range []string{"get", "put"} {
-		for i := range n {
-			name := fmt.Sprintf("bench/%s-%04d", kind, i)
-			body, _ := json.Marshal(map[string]string{
-				"Name":               name,
-				"SecretString":       credential(i, rng),
-				"ClientRequestToken": newUUID(),
-			})
-			if _, err := c.call(ctx, baseURL, "CreateSecret", body); err != nil {
-				return nil, nil, fmt.Errorf("creating %s: %w", name, err)
+func createSecrets(ctx context.Context, c *client, baseURL string, nGet, nPut int) (get, put []string, err error) {
+	get = make([]string, nGet)
+	put = make([]string, nPut)
+	for i := range get {
+		get[i] = fmt.Sprintf("bench/get-%05d", i)
+	}
+	for i := range put {
+		put[i] = fmt.Sprintf("bench/put-%05d", i)
+	}
+	names := append(slices.Clone(get), put...)
+	var next atomic.Int64
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			rng := mrand.New(mrand.NewPCG(uint64(w)+1, 2))
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) || ctx.Err() != nil {
+					return
+				}
+				body, _ := json.Marshal(map[string]string{
+					"Name":               names[i],
+					"SecretString":       credential(i, rng),
+					"ClientRequestToken": newUUID(),
+				})
+				if _, err := c.call(ctx, baseURL, "CreateSecret", body); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("creating %s: %w", names[i], err)
+					}
+					mu.Unlock()
+					return
+				}
 			}
-			if kind == "get" {
-				get = append(get, name)
-			} else {
-				put = append(put, name)
-			}
-		}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, nil, firstErr
 	}
 	return get, put, nil
 }

@@ -50,7 +50,8 @@ type config struct {
 	levels   []int         // concurrency levels
 	duration time.Duration // measured time per level and op
 	warmup   time.Duration // unmeasured time before each measurement
-	secrets  int           // secrets read, and secrets written
+	secrets  int           // secrets read
+	writes   int           // secrets written (each takes at most 99 new versions)
 	timeout  time.Duration // global bound on the whole run
 	json     bool          // machine-readable output
 	workDir  string        // parent of the fresh data directory
@@ -64,7 +65,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.coffer, "coffer", "", "`path` to a built coffer binary (empty: go build ./cmd/coffer into a temp dir)")
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "measured duration per op and concurrency level")
 	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured warm-up before each measurement")
-	fs.IntVar(&cfg.secrets, "secrets", 64, "number of secrets read by GetSecretValue and written by PutSecretValue")
+	fs.IntVar(&cfg.secrets, "secrets", 64, "number of secrets read by GetSecretValue")
+	fs.IntVar(&cfg.writes, "write-secrets", 3000, "number of secrets written by PutSecretValue, round robin (a secret holds at most 100 versions a day)")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "bound on the whole run (0: derived from the other flags)")
 	fs.StringVar(&cfg.workDir, "workdir", "", "`dir`ectory in which to make coffer's fresh data directory (empty: the system temp dir); PutSecretValue fsyncs there, so put it on the disk you mean to measure, not tmpfs")
 	fs.BoolVar(&cfg.json, "json", false, "print the results as JSON on stdout (progress stays on stderr)")
@@ -95,6 +97,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.secrets < 1 || cfg.secrets > 10000 {
 		problems = append(problems, "-secrets must be in 1..10000")
+	}
+	if cfg.writes < 1 || cfg.writes > 100000 {
+		problems = append(problems, "-write-secrets must be in 1..100000")
 	}
 	if cfg.timeout < 0 {
 		problems = append(problems, "-timeout must not be negative")
@@ -153,8 +158,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer coffer.stop()
 
-	progress("creating %d secrets to read and %d to write", cfg.secrets, cfg.secrets)
-	getIDs, putIDs, err := createSecrets(ctx, c, coffer.url, cfg.secrets)
+	progress("creating %d secrets to read and %d to write", cfg.secrets, cfg.writes)
+	getIDs, putIDs, err := createSecrets(ctx, c, coffer.url, cfg.secrets, cfg.writes)
 	if err != nil {
 		return err
 	}
