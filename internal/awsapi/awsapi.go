@@ -77,6 +77,10 @@ func New(cfg Config) *Handler {
 
 // ServeHTTP handles one API call.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isSTS(r) {
+		h.serveSTS(w, r) // STS Query protocol on the same listener (sts.go)
+		return
+	}
 	start := time.Now()
 	reqID := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", reqID)
@@ -108,7 +112,7 @@ func (h *Handler) serve(r *http.Request, op string) (any, error) {
 	if len(body) > maxBody {
 		return nil, errTooLarge()
 	}
-	caller, err := h.authenticate(r, body)
+	caller, err := h.authenticate(r, body, "secretsmanager")
 	if err != nil {
 		return nil, err
 	}
@@ -122,15 +126,16 @@ func (h *Handler) serve(r *http.Request, op string) (any, error) {
 	return fn(r.Context(), h, caller, body)
 }
 
-// authenticate verifies the request's SigV4 signature and returns the caller.
-func (h *Handler) authenticate(r *http.Request, body []byte) (secrets.Caller, error) {
-	req, err := sigv4.Parse(r, "secretsmanager")
+// authenticate verifies the request's SigV4 signature for service and
+// returns the caller.
+func (h *Handler) authenticate(r *http.Request, body []byte, service string) (secrets.Caller, error) {
+	req, err := sigv4.Parse(r, service)
 	if err != nil {
 		return secrets.Caller{}, err
 	}
 	cred, err := h.keys.LookupAccessKey(r.Context(), req.AccessKeyID)
 	if errors.Is(err, iam.ErrUnknownKey) {
-		return secrets.Caller{}, errUnrecognizedClient()
+		return secrets.Caller{}, sigv4.UnrecognizedClient()
 	}
 	if err != nil {
 		return secrets.Caller{}, err
@@ -138,7 +143,7 @@ func (h *Handler) authenticate(r *http.Request, body []byte) (secrets.Caller, er
 	if req.SecurityToken != "" {
 		// Permanent keys carry no session token; temporary credentials come
 		// with STS AssumeRole in a later release.
-		return secrets.Caller{}, errUnrecognizedClient()
+		return secrets.Caller{}, sigv4.UnrecognizedClient()
 	}
 	if err := h.verifier.Verify(req, r, body, cred.Secret()); err != nil {
 		return secrets.Caller{}, err

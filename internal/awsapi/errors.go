@@ -46,11 +46,6 @@ func errSerialization(msg string) *apiError {
 	return &apiError{Code: "SerializationException", Status: http.StatusBadRequest, Message: msg, Framework: true}
 }
 
-func errUnrecognizedClient() *apiError {
-	return &apiError{Code: "UnrecognizedClientException", Status: http.StatusBadRequest,
-		Message: "The security token included in the request is invalid.", Framework: true}
-}
-
 func errTooLarge() *apiError {
 	return &apiError{Code: "SerializationException", Status: http.StatusRequestEntityTooLarge,
 		Message: "Request entity too large.", Framework: true}

@@ -53,7 +53,7 @@ var operations = map[string]opFunc{
 	"BatchGetSecretValue":          op[smapi.BatchGetSecretValueRequest](batchGetSecretValue),
 	"CancelRotateSecret":           unsupported[smapi.CancelRotateSecretRequest]("CancelRotateSecret"),
 	"DeleteResourcePolicy":         unsupported[smapi.DeleteResourcePolicyRequest]("DeleteResourcePolicy"),
-	"GetRandomPassword":            unsupported[smapi.GetRandomPasswordRequest]("GetRandomPassword"),
+	"GetRandomPassword":            op[smapi.GetRandomPasswordRequest](getRandomPassword),
 	"GetResourcePolicy":            unsupported[smapi.GetResourcePolicyRequest]("GetResourcePolicy"),
 	"ListSecretVersionIds":         op[smapi.ListSecretVersionIdsRequest](listSecretVersionIds),
 	"PutResourcePolicy":            unsupported[smapi.PutResourcePolicyRequest]("PutResourcePolicy"),

@@ -89,7 +89,6 @@ type PasswordInput struct {
 // like to every other operation once they exist. The result is secret: it
 // must never be logged.
 func (s *Service) GetRandomPassword(ctx context.Context, c Caller, in PasswordInput) (string, error) {
-	_, _ = ctx, c
 	return RandomPassword(in)
 }
 
