@@ -21,6 +21,29 @@ import (
 // returns the response with its decoded body.
 func (s *server) rawCall(t *testing.T, target, body string, at time.Time) (*http.Response, map[string]any) {
 	t.Helper()
+	resp, raw := s.rawRequest(t, target, body, at)
+	var out map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("response body %q is not JSON: %v", raw, err)
+		}
+	}
+	return resp, out
+}
+
+// rawExchange sends body to operation op (no target when op is "-").
+func (s *server) rawExchange(t *testing.T, op, body string, at time.Time) (*http.Response, []byte) {
+	t.Helper()
+	target := "secretsmanager." + op
+	if op == "-" {
+		target = ""
+	}
+	return s.rawRequest(t, target, body, at)
+}
+
+// rawRequest sends one awsJson request signed at time at (zero: unsigned).
+func (s *server) rawRequest(t *testing.T, target, body string, at time.Time) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, s.URL+"/", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -42,13 +65,7 @@ func (s *server) rawCall(t *testing.T, target, body string, at time.Time) (*http
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("response body %q is not JSON: %v", raw, err)
-		}
-	}
-	return resp, out
+	return resp, raw
 }
 
 func TestWireErrors(t *testing.T) {
