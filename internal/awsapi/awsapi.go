@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -84,6 +85,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", reqID)
+	defer func() {
+		// A bug must cost one request, not the process. Only the panic's
+		// type is logged: its value could hold request data.
+		if p := recover(); p != nil {
+			h.log.ErrorContext(r.Context(), "panic serving request", "request_id", reqID, "panic_type", fmt.Sprintf("%T", p))
+			writeError(w, errInternal())
+		}
+	}()
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
 
 	out, err := h.serve(r, op)
