@@ -215,16 +215,18 @@ func (s *Service) GetSecretValue(ctx context.Context, c Caller, in GetValueInput
 		if in.VersionStage != nil {
 			stage = *in.VersionStage
 		}
-		missing := errorf(KindResourceNotFound, "Secrets Manager can't find the specified secret value for staging label: %s", stage)
+		missing := func() error {
+			return errorf(KindResourceNotFound, "Secrets Manager can't find the specified secret value for staging label: %s", stage)
+		}
 		vid = stages(sec.Stages).holder(stage)
 		if vid == "" {
-			return missing
+			return missing()
 		}
 		if ver, err = tx.Version(sec.ARN, vid); err != nil {
 			return err
 		}
 		if ver.Ciphertext == nil {
-			return missing
+			return missing()
 		}
 		return nil
 	})

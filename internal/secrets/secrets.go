@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 
@@ -73,10 +72,23 @@ func New(cfg Config) *Service {
 	}
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]+$`)
-
-// validName reports whether name uses only the characters AWS allows.
-func validName(name string) bool { return nameRE.MatchString(name) }
+// validName reports whether name is non-empty and uses only the characters
+// AWS allows: ASCII letters, digits and / _ + = . @ -
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("/_+=.@-", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 func (s *Service) newARN(c Caller, name string) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -86,11 +86,15 @@ type Tx interface {
 	DeleteSecret(arn string) error
 	SecretByName(account, region, name string) (*Secret, error)
 	SecretByARN(arn string) (*Secret, error)
-	// ListSecrets returns up to q.Limit secrets of (q.Account, q.Region) ordered
-	// by (Created, ARN) ascending, starting strictly after q.After when it is set.
-	// Paging with the last item of each page as the next After is stable: no
-	// item that existed throughout is skipped or repeated, whatever is inserted
-	// or deleted between pages.
+	// ListSecrets returns up to q.Limit secrets of (q.Account, q.Region) that
+	// satisfy every filter of q.Filters (see MatchFilters), in the order of
+	// q.SortBy and q.Desc (see SortKey), starting strictly after q.After when
+	// it is set. Paging with CursorAt(last item of a page) as the next After
+	// is stable: no item that existed throughout and kept its sort key is
+	// skipped or repeated, whatever is inserted or deleted between pages.
+	// A backend evaluates the filters in its own query engine: it never
+	// loads the secrets of the scope to filter them in memory. It returns an
+	// error for an unknown filter key or sort key.
 	ListSecrets(q SecretQuery) ([]*Secret, error)
 
 	// Versions of a secret, addressed by (secret ARN, version id).
@@ -180,19 +184,55 @@ type Version struct {
 	Ciphertext   []byte
 }
 
-// SecretQuery selects a page of secrets for ListSecrets.
+// SecretQuery selects a page of secrets for ListSecrets (and for
+// BatchGetSecretValue with filters).
 type SecretQuery struct {
 	Account        string
 	Region         string
 	IncludeDeleted bool
-	// After is the (Created, ARN) position of the last item of the previous
-	// page; nil starts from the beginning.
+	// Filters must all be satisfied (AND); see Filter and MatchFilters.
+	Filters []Filter
+	// SortBy and Desc choose the order; the zero values list by creation
+	// date, oldest first.
+	SortBy SortKey
+	Desc   bool
+	// After is the position of the last item of the previous page in the
+	// query's order (CursorAt of that item); nil starts from the beginning.
 	After *Cursor
 	Limit int // <= 0: no limit
 }
 
-// Cursor is a stable position in the (Created, ARN) order.
+// SortKey is the order of ListSecrets. Every order breaks ties by ARN, in
+// the same direction as the key (ascending, or descending with Desc).
+type SortKey int
+
+// The sort keys.
+const (
+	// SortCreated orders by Created.
+	SortCreated SortKey = iota
+	// SortName orders by Name, byte-wise.
+	SortName
+	// SortLastChanged orders by LastChanged.
+	SortLastChanged
+	// SortLastAccessed orders by LastAccessed; secrets never accessed (a
+	// zero LastAccessed) come after all others in both directions.
+	SortLastAccessed
+)
+
+// Cursor is a position in a ListSecrets order: the sort key of the query's
+// order and the ARN. Only the field of the query's SortKey is read, so a
+// Cursor made by CursorAt serves every order; a position that is not an
+// item's also splits the order (Created: t, ARN: "" is before every secret
+// created at t).
 type Cursor struct {
-	Created time.Time
-	ARN     string
+	ARN          string
+	Created      time.Time // SortCreated
+	Name         string    // SortName
+	LastChanged  time.Time // SortLastChanged
+	LastAccessed time.Time // SortLastAccessed (zero: never accessed)
+}
+
+// CursorAt returns the position of s, for the After of the next page.
+func CursorAt(s *Secret) *Cursor {
+	return &Cursor{ARN: s.ARN, Created: s.Created, Name: s.Name, LastChanged: s.LastChanged, LastAccessed: s.LastAccessed}
 }

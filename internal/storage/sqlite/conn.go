@@ -18,6 +18,7 @@ const (
 	stSavepoint
 	stRelease
 	stRollbackTo
+	stSnapshot
 
 	stInsertAccount
 	stAccount
@@ -33,6 +34,13 @@ const (
 	stSecretByARN
 	stListSecretsFirst
 	stListSecretsAfter
+	// The filter index of ListSecrets (search.go).
+	stSearchInsert
+	stSearchRefresh
+	stSearchClearWords
+	stSearchClearTags
+	stSearchWords
+	stSearchTags
 
 	stInsertVersion
 	stBumpVersionSeq
@@ -62,6 +70,8 @@ var queries = [numStmts]string{
 	stSavepoint:      "SAVEPOINT closure",
 	stRelease:        "RELEASE closure",
 	stRollbackTo:     "ROLLBACK TO closure",
+	// Any read of a table makes a read transaction take its snapshot.
+	stSnapshot: "SELECT 1 FROM schema_migrations LIMIT 1",
 
 	stInsertAccount: "INSERT INTO accounts (id, created_ms) VALUES (?, ?)",
 	stAccount:       "SELECT id, created_ms FROM accounts WHERE id = ?",
@@ -89,6 +99,17 @@ var queries = [numStmts]string{
 		WHERE account = ?1 AND region = ?2 AND (?3 OR deletion_ms = 0)
 		AND (created_ms, arn) > (?5, ?6)
 		ORDER BY created_ms, arn LIMIT ?4`,
+	// Filter index upkeep (search.go): see migrations/0002_list_filters.sql.
+	stSearchInsert: `UPDATE secrets SET search_id = (SELECT coalesce(max(search_id), 0) + 1 FROM secrets),
+		search_digest = ?2 WHERE arn = ?1 RETURNING search_id`,
+	stSearchRefresh: `UPDATE secrets SET search_digest = ?2
+		WHERE arn = ?1 AND search_digest IS NOT ?2 RETURNING search_id`,
+	stSearchClearWords: "DELETE FROM secret_words WHERE id = ?",
+	stSearchClearTags:  "DELETE FROM secret_tags WHERE id = ?",
+	stSearchWords: `INSERT INTO secret_words (id, word, sources)
+		SELECT ?1, value ->> 0, value ->> 1 FROM json_each(?2)`,
+	stSearchTags: `INSERT INTO secret_tags (id, position, key, value)
+		SELECT ?1, key, value ->> 'Key', value ->> 'Value' FROM json_each(?2)`,
 
 	// The new version takes the next value of the counter; stBumpVersionSeq
 	// then advances the counter, only after the insert succeeded.

@@ -26,6 +26,12 @@ type migration struct {
 	sql     string
 }
 
+// migrationCode holds, by version, the Go step that follows a migration's
+// SQL in the same transaction, for data that SQL alone cannot compute.
+var migrationCode = map[int]func(context.Context, *sql.Conn) error{
+	2: backfillSearch, // the filter index of the secrets already stored (search.go)
+}
+
 // loadMigrations returns the embedded migrations ordered by version. The
 // versions must run 1, 2, 3, ... without gaps or repeats.
 func loadMigrations() ([]migration, error) {
@@ -86,6 +92,11 @@ func migrate(ctx context.Context, c *sql.Conn, log *slog.Logger) (err error) {
 	for _, m := range ms[current:] {
 		if _, err := c.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if code := migrationCode[m.version]; code != nil {
+			if err := code(ctx, c); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
 		}
 		if _, err := c.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)",
 			m.version, m.name, time.Now().UnixMilli()); err != nil {

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -25,6 +26,9 @@ var (
 	ErrClosed = errors.New("sqlite: database closed")
 	// ErrReadOnly is returned by a write method called inside View.
 	ErrReadOnly = errors.New("sqlite: write in a read-only transaction")
+	// ErrInUse is returned (wrapped) by Open when another process, or
+	// another Open in this one, has the database open.
+	ErrInUse = errors.New("sqlite: database in use by another coffer process")
 
 	errTxDone = errors.New("sqlite: transaction used after its closure returned")
 )
@@ -40,6 +44,12 @@ const (
 type DB struct {
 	path string
 	log  *slog.Logger
+	lock *os.File // holds the exclusive lock on path+".lock" until Close
+
+	// cache is the read cache (cache.go); nil when turned off.
+	cache *cache
+	// begins counts the SQL transactions Views began (for tests).
+	begins atomic.Int64
 
 	wdb *sql.DB // the write connection's pool, of one
 	rdb *sql.DB // the read connections' pool
@@ -56,18 +66,21 @@ type DB struct {
 var _ storage.Store = (*DB)(nil)
 
 type options struct {
-	readers     int
-	maxBatch    int
-	busyTimeout time.Duration
-	log         *slog.Logger
+	readers      int
+	maxBatch     int
+	busyTimeout  time.Duration
+	log          *slog.Logger
+	cacheSecrets int
+	cacheVers    int
 }
 
 // Option configures Open.
 type Option func(*options)
 
-// WithReaders sets the number of read-only connections View runs on, which
-// bounds the number of concurrent Views (more wait for a free connection).
-// The default is max(4, GOMAXPROCS).
+// WithReaders sets the number of read-only connections Views read through,
+// which bounds the number of Views reading SQL at once (more wait for a free
+// connection; a View served from the read cache needs none). The default is
+// max(4, GOMAXPROCS).
 func WithReaders(n int) Option { return func(o *options) { o.readers = n } }
 
 // WithMaxBatch bounds how many Update closures share one transaction and one
@@ -80,6 +93,14 @@ func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = n } }
 // own connections). The default is DefaultBusyTimeout.
 func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
 
+// WithCache bounds the read cache (see the package documentation) to
+// secrets secrets and versions versions; 0 for either turns the cache off.
+// The defaults are DefaultCacheSecrets and DefaultCacheVersions. When full,
+// the cache drops arbitrary entries to make room.
+func WithCache(secrets, versions int) Option {
+	return func(o *options) { o.cacheSecrets, o.cacheVers = secrets, versions }
+}
+
 // WithLogger sets the logger for schema migrations and connection trouble.
 // The default discards.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -88,20 +109,27 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // not exist, and migrates its schema to the newest version. The directory
 // must exist. ctx bounds the opening and the migration only.
 //
+// Open first takes an exclusive lock on the file path+".lock" (created with
+// mode 0600 and left in place), held until Close: while one DB has the
+// database open, another Open of it, in this process or another, fails
+// with an error wrapping ErrInUse. The read cache relies on it.
+//
 // The database runs in WAL mode with synchronous=FULL, so that a transaction
 // is on stable storage when its commit returns, and with foreign keys on.
 func Open(ctx context.Context, path string, opts ...Option) (_ *DB, err error) {
 	o := options{
-		readers:     max(4, runtime.GOMAXPROCS(0)),
-		maxBatch:    DefaultMaxBatch,
-		busyTimeout: DefaultBusyTimeout,
+		readers:      max(4, runtime.GOMAXPROCS(0)),
+		maxBatch:     DefaultMaxBatch,
+		busyTimeout:  DefaultBusyTimeout,
+		cacheSecrets: DefaultCacheSecrets,
+		cacheVers:    DefaultCacheVersions,
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.readers < 1 || o.maxBatch < 1 || o.busyTimeout < 0 {
-		return nil, fmt.Errorf("sqlite: open %s: invalid options (readers %d, max batch %d, busy timeout %v)",
-			path, o.readers, o.maxBatch, o.busyTimeout)
+	if o.readers < 1 || o.maxBatch < 1 || o.busyTimeout < 0 || o.cacheSecrets < 0 || o.cacheVers < 0 {
+		return nil, fmt.Errorf("sqlite: open %s: invalid options (readers %d, max batch %d, busy timeout %v, cache %d/%d)",
+			path, o.readers, o.maxBatch, o.busyTimeout, o.cacheSecrets, o.cacheVers)
 	}
 	if o.log == nil {
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -110,6 +138,24 @@ func Open(ctx context.Context, path string, opts ...Option) (_ *DB, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// The lock comes first: nothing touches a database another process has.
+	lock, err := lockFile(abs + ".lock")
+	if errors.Is(err, ErrInUse) {
+		return nil, &inUseError{path: abs}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: lock: %w", path, err)
+	}
+	db := &DB{path: abs, log: o.log, lock: lock, nread: o.readers, closing: make(chan struct{})}
+	if lockSupported {
+		db.cache = newCache(o.cacheSecrets, o.cacheVers)
+	}
+	defer func() {
+		if err != nil {
+			db.closeAll()
+		}
+	}()
+
 	// Create the file ourselves so that it is private; SQLite gives the -wal
 	// and -shm files the permissions of the database file.
 	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
@@ -119,13 +165,6 @@ func Open(ctx context.Context, path string, opts ...Option) (_ *DB, err error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-
-	db := &DB{path: abs, log: o.log, nread: o.readers, closing: make(chan struct{})}
-	defer func() {
-		if err != nil {
-			db.closeAll()
-		}
-	}()
 
 	// The write connection. fullfsync matters on macOS only, where fsync
 	// alone does not reach stable storage.
@@ -174,6 +213,15 @@ func Open(ctx context.Context, path string, opts ...Option) (_ *DB, err error) {
 	return db, nil
 }
 
+// inUseError is Open's error when the lock is taken.
+type inUseError struct{ path string }
+
+func (e *inUseError) Error() string {
+	return "sqlite: database " + e.path + " is in use by another coffer process"
+}
+
+func (e *inUseError) Unwrap() error { return ErrInUse }
+
 // dsn builds the driver's data source name: a file: URI (so that any path
 // works, whatever characters it holds) carrying the pragmas every new
 // connection runs.
@@ -196,11 +244,17 @@ func (db *DB) Path() string { return db.path }
 // View runs fn in a read-only transaction on a snapshot of the database: fn
 // sees every Update that returned before View started, and no Update that
 // commits while it runs. Write methods of the Tx return ErrReadOnly. Views
-// run concurrently with each other and with Updates, up to the number of read
-// connections (WithReaders).
+// run concurrently with each other and with Updates.
+//
+// SecretByName, SecretByARN and Version are served from the read cache when
+// it holds the record; the SQL transaction begins at the first read that
+// needs it, on one of the read connections (WithReaders), and a View served
+// from the cache alone never begins one. See the package documentation.
 //
 // fn must not call View or Update: a View in fn could wait for a read
-// connection forever, and an Update would not see fn's snapshot.
+// connection forever, and an Update would not see fn's snapshot. Nor may fn
+// wait for an Update made by another goroutine: a commit waits for the Views
+// reading the cache to move on.
 func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -210,35 +264,35 @@ func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) (err error) {
 		return ErrClosed
 	default:
 	}
+	t := &tx{ctx: ctx, db: db}
+	defer t.endView()
+	return fn(t)
+}
+
+// reader takes a read connection, waiting for a free one.
+func (db *DB) reader(ctx context.Context) (*conn, error) {
+	select {
+	case <-db.closing:
+		return nil, ErrClosed
+	default:
+	}
 	var c *conn
 	select {
 	case c = <-db.readers:
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	case <-db.closing:
-		return ErrClosed
+		return nil, ErrClosed
 	}
-	defer func() { db.readers <- c }()
 	if c == nil { // discarded after an error: reconnect
 		sc, err := db.rdb.Conn(ctx)
 		if err != nil {
-			return fmt.Errorf("sqlite: view: %w", err)
+			db.readers <- nil
+			return nil, err
 		}
 		c = &conn{sc: sc}
 	}
-	if _, err := c.exec(stBegin); err != nil {
-		db.discard(&c, "begin", err)
-		return fmt.Errorf("sqlite: view: begin: %w", err)
-	}
-	t := &tx{c: c, ctx: ctx}
-	defer func() {
-		t.done = true
-		// A read transaction has nothing to commit.
-		if _, rerr := c.exec(stRollback); rerr != nil {
-			db.discard(&c, "rollback", rerr)
-		}
-	}()
-	return fn(t)
+	return c, nil
 }
 
 // discard closes a read connection whose state is in doubt; the next View
@@ -288,9 +342,10 @@ func (db *DB) enqueue(ctx context.Context, r *request) error {
 	}
 }
 
-// Close waits for the Updates already queued and the running Views to
-// finish, then closes the database. View and Update return ErrClosed after
-// Close. Calling Close again does nothing.
+// Close waits for the Updates already queued and the Views reading through
+// SQL to finish, then closes the database and releases its lock. View and
+// Update return ErrClosed after Close, and so does a read needing SQL in a
+// View that was running on the cache. Calling Close again does nothing.
 func (db *DB) Close() error {
 	db.closeMu.Lock()
 	if db.closed {
@@ -329,6 +384,11 @@ func (db *DB) closeAll() error {
 	}
 	if db.wdb != nil {
 		errs = append(errs, db.wdb.Close())
+	}
+	if db.lock != nil {
+		// Closing the file releases the lock. The file stays: removing it
+		// would race with another process locking it.
+		errs = append(errs, db.lock.Close())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sqlite: close %s: %w", db.path, err)

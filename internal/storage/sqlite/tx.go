@@ -12,9 +12,12 @@ import (
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
-// tx implements storage.Tx over one connection inside an open transaction.
+// tx implements storage.Tx: in an Update, over the write connection inside
+// the group's transaction; in a View, over the read cache and, from the first
+// read that needs SQL on, over a read connection inside a read transaction
+// (view.go).
 type tx struct {
-	c *conn
+	c *conn // nil in a View until it begins its SQL transaction
 	// ctx is the View's context, checked before each statement so that a
 	// cancelled View stops between statements; nil in a write transaction,
 	// whose statements always run to the end.
@@ -26,11 +29,26 @@ type tx struct {
 	// transaction back by then, so the group this closure belongs to is
 	// aborted and every later call of this tx fails.
 	fatal error
+
+	// In a write transaction: the secret ARNs this closure wrote, whose
+	// cache entries the writer drops when the group commits.
+	touched []string
+
+	// In a View:
+	db *DB
+	// pinned: the View holds db.cache.barrier shared, from its first
+	// cached read until its SQL snapshot is established.
+	pinned bool
+	// served: a record came from the cache.
+	served bool
+	// gen is the cache generation loaded before the SQL snapshot began.
+	gen uint64
 }
 
 var _ storage.Tx = (*tx)(nil)
 
-func (t *tx) check() error {
+// usable checks what every method checks first.
+func (t *tx) usable() error {
 	if t.done {
 		return errTxDone
 	}
@@ -43,8 +61,20 @@ func (t *tx) check() error {
 	return nil
 }
 
+// check makes t ready for a read through SQL: in a View, it begins the SQL
+// transaction if it has not begun yet.
+func (t *tx) check() error {
+	if err := t.usable(); err != nil {
+		return err
+	}
+	if t.c == nil {
+		return t.begin()
+	}
+	return nil
+}
+
 func (t *tx) checkWrite() error {
-	if err := t.check(); err != nil {
+	if err := t.usable(); err != nil {
 		return err
 	}
 	if !t.write {
@@ -52,6 +82,11 @@ func (t *tx) checkWrite() error {
 	}
 	return nil
 }
+
+// touch records that the closure writes the secret arn or its versions. Every
+// method that writes a row of secrets or versions must call it, or the read
+// cache would keep serving the old record (see doc.go).
+func (t *tx) touch(arn string) { t.touched = append(t.touched, arn) }
 
 // fail turns a driver error into the error the caller sees: ErrConflict for a
 // unique key, ErrNotFound for a missing parent row (notFound is what to call
@@ -212,6 +247,7 @@ func (t *tx) InsertSecret(s *storage.Secret) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
+	t.touch(s.ARN)
 	args, err := secretArgs(s)
 	if err != nil {
 		return fmt.Errorf("sqlite: insert secret %s: %w", s.ARN, err)
@@ -219,13 +255,14 @@ func (t *tx) InsertSecret(s *storage.Secret) error {
 	if _, err := t.c.exec(stInsertSecret, args...); err != nil {
 		return t.fail("insert secret "+s.ARN, err, "")
 	}
-	return nil
+	return t.indexInserted(s) // ListSecrets filter index (search.go)
 }
 
 func (t *tx) UpdateSecret(s *storage.Secret) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
+	t.touch(s.ARN) // its old name goes with its cache entry
 	args, err := secretArgs(s)
 	if err != nil {
 		return fmt.Errorf("sqlite: update secret %s: %w", s.ARN, err)
@@ -235,13 +272,17 @@ func (t *tx) UpdateSecret(s *storage.Secret) error {
 	if err != nil {
 		return t.fail(op, err, "")
 	}
-	return t.changed(op, res)
+	if err := t.changed(op, res); err != nil {
+		return err
+	}
+	return t.indexUpdated(s) // ListSecrets filter index (search.go)
 }
 
 func (t *tx) DeleteSecret(arn string) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
+	t.touch(arn)
 	op := "delete secret " + arn
 	res, err := t.c.exec(stDeleteSecret, arn) // versions go by ON DELETE CASCADE
 	if err != nil {
@@ -286,58 +327,46 @@ func (t *tx) secret(op string, id stmtID, args ...any) (*storage.Secret, error) 
 }
 
 func (t *tx) SecretByName(account, region, name string) (*storage.Secret, error) {
+	if err := t.usable(); err != nil {
+		return nil, err
+	}
+	if s := t.cachedSecret(nameKey{account, region, name}, ""); s != nil {
+		return s, nil
+	}
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	return t.secret(fmt.Sprintf("secret %s/%s/%s", account, region, name), stSecretByName, account, region, name)
+	s, err := t.secret(fmt.Sprintf("secret %s/%s/%s", account, region, name), stSecretByName, account, region, name)
+	if err == nil {
+		t.fillSecret(s)
+	}
+	return s, err
 }
 
 func (t *tx) SecretByARN(arn string) (*storage.Secret, error) {
+	if err := t.usable(); err != nil {
+		return nil, err
+	}
+	if s := t.cachedSecret(nameKey{}, arn); s != nil {
+		return s, nil
+	}
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	return t.secret("secret "+arn, stSecretByARN, arn)
+	s, err := t.secret("secret "+arn, stSecretByARN, arn)
+	if err == nil {
+		t.fillSecret(s)
+	}
+	return s, err
 }
 
-func (t *tx) ListSecrets(q storage.SecretQuery) ([]*storage.Secret, error) {
-	if err := t.check(); err != nil {
-		return nil, err
-	}
-	limit := int64(q.Limit)
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	var rows *sql.Rows
-	var err error
-	if q.After == nil {
-		rows, err = t.c.query(stListSecretsFirst, q.Account, q.Region, q.IncludeDeleted, limit)
-	} else {
-		rows, err = t.c.query(stListSecretsAfter, q.Account, q.Region, q.IncludeDeleted, limit,
-			toMillis(q.After.Created), q.After.ARN)
-	}
-	op := fmt.Sprintf("list secrets %s/%s", q.Account, q.Region)
-	if err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	defer rows.Close()
-	var out []*storage.Secret
-	for rows.Next() {
-		s, err := scanSecret(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	return out, nil
-}
+// ListSecrets is in list.go.
 
 func (t *tx) InsertVersion(v *storage.Version) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
+	t.touch(v.SecretARN)
 	op := fmt.Sprintf("insert version %s of %s", v.VersionID, v.SecretARN)
 	var seq int64
 	err := t.one(op, "no such secret", func(r *sql.Rows) error { return r.Scan(&seq) },
@@ -361,6 +390,7 @@ func (t *tx) UpdateVersion(v *storage.Version) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
+	t.touch(v.SecretARN)
 	op := fmt.Sprintf("update version %s of %s", v.VersionID, v.SecretARN)
 	res, err := t.c.exec(stUpdateVersion, versionArgs(v)...)
 	if err != nil {
@@ -373,6 +403,7 @@ func (t *tx) DeleteVersion(secretARN, versionID string) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
+	t.touch(secretARN)
 	op := fmt.Sprintf("delete version %s of %s", versionID, secretARN)
 	res, err := t.c.exec(stDeleteVersion, secretARN, versionID)
 	if err != nil {
@@ -406,6 +437,12 @@ func scanVersion(r *sql.Rows, withValue bool) (*storage.Version, error) {
 }
 
 func (t *tx) Version(secretARN, versionID string) (*storage.Version, error) {
+	if err := t.usable(); err != nil {
+		return nil, err
+	}
+	if v := t.cachedVersion(secretARN, versionID); v != nil {
+		return v, nil
+	}
 	if err := t.check(); err != nil {
 		return nil, err
 	}
@@ -414,6 +451,9 @@ func (t *tx) Version(secretARN, versionID string) (*storage.Version, error) {
 		v, err = scanVersion(r, true)
 		return err
 	}, stVersion, secretARN, versionID)
+	if err == nil {
+		t.fillVersion(v)
+	}
 	return v, err
 }
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/coffer-dev/coffer/internal/storage"
@@ -44,6 +45,12 @@ import (
 //     get that error, those not started yet go on to the next group;
 //   - Update returns nil only after the COMMIT that holds its fn returned,
 //     and with synchronous=FULL in WAL mode that COMMIT has fsynced the WAL.
+//
+// The read cache: each tx records the secret ARNs its fn writes; the ARNs of
+// the fns that returned nil are dropped from the cache and marked pending
+// before the COMMIT, and unmarked after it, before any fn hears the outcome
+// (cache.go has the argument). A fn rolled back to its savepoint changed
+// nothing, so its ARNs are left alone.
 
 // Request states: a request is taken by the writer (started) or given up by
 // its caller (abandoned), whichever comes first.
@@ -189,9 +196,10 @@ func (w *writer) group(batch []*request) (rest []*request) {
 	}
 
 	var (
-		ok    []*request // fns that returned nil, waiting for the commit
-		fatal error      // aborts the group
-		i     int
+		ok      []*request // fns that returned nil, waiting for the commit
+		touched []string   // secret ARNs the fns in ok wrote (read cache)
+		fatal   error      // aborts the group
+		i       int
 	)
 	for i < len(batch) && fatal == nil {
 		r := batch[i]
@@ -213,10 +221,14 @@ func (w *writer) group(batch []*request) (rest []*request) {
 				fatal = err
 			}
 			ok = append(ok, r)
+			touched = append(touched, t.touched...)
 			continue
 		}
 		if t.fatal != nil {
 			fatal = t.fatal
+			// The transaction's state is in doubt: forget what this fn
+			// touched too, to be safe.
+			touched = append(touched, t.touched...)
 			if out.err == nil && !out.aborted {
 				ok = append(ok, r) // fn swallowed the error: tell it now
 			}
@@ -232,6 +244,15 @@ func (w *writer) group(batch []*request) (rest []*request) {
 	}
 	rest = batch[i:]
 
+	// The read cache forgets what the group wrote before the group ends
+	// (commits or not) and until it has ended, and the fns hear the
+	// outcome only after that (cache.go).
+	cache := w.db.cache
+	if cache != nil && len(touched) > 0 {
+		slices.Sort(touched)
+		touched = slices.Compact(touched)
+		cache.begin(touched)
+	}
 	switch {
 	case fatal != nil:
 		err = fmt.Errorf("sqlite: transaction group aborted: %w", fatal)
@@ -243,6 +264,9 @@ func (w *writer) group(batch []*request) (rest []*request) {
 			err = fmt.Errorf("sqlite: commit: %w", cerr)
 			w.rollback()
 		}
+	}
+	if cache != nil && len(touched) > 0 {
+		cache.end(touched)
 	}
 	for _, r := range ok {
 		r.result <- err
