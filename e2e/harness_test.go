@@ -20,6 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	// The tests run the binary built from cmd/coffer, never this package's
+	// code; importing it makes go test's cache see every change to the server.
+	_ "github.com/coffer-dev/coffer/internal/cli"
 )
 
 // Fixed identity every test server starts with.
