@@ -363,12 +363,10 @@ func (s *Service) putNew(ctx context.Context, sec *storage.Secret, token string,
 		if deleted(cur) {
 			return errMarked()
 		}
-		if _, err := tx.Version(cur.ARN, token); err == nil {
-			return errRetryIdempotent
-		} else if !errors.Is(err, storage.ErrNotFound) {
-			return err
-		}
 		if res.Stages, err = s.insertVersion(tx, cur, token, labels, sec.KmsKeyID, v.IsBinary(), ct, now); err != nil {
+			if errors.Is(err, storage.ErrConflict) {
+				return errRetryIdempotent // the version appeared since the lookup
+			}
 			return err
 		}
 		return tx.UpdateSecret(cur)

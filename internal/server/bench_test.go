@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,6 +88,25 @@ func BenchmarkGetSecretValue(b *testing.B) {
 				b.Fatalf("%d %s", w.Code, w.Body)
 			}
 			i++
+		}
+	})
+}
+
+// BenchmarkPutSecretValue is the server's whole work for one durable write
+// of a new version, spread over many secrets as real writers are.
+func BenchmarkPutSecretValue(b *testing.B) {
+	a := benchApp(b)
+	const secrets = 2000
+	for i := range secrets {
+		call(b, a.handler, "CreateSecret", fmt.Sprintf(`{"Name":"w-%d","SecretString":"v","ClientRequestToken":"00000000-0000-0000-0000-%012d"}`, i, i))
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			call(b, a.handler, "PutSecretValue", fmt.Sprintf(`{"SecretId":"w-%d","SecretString":"value %d","ClientRequestToken":"10000000-0000-0000-0000-%012d"}`, i%secrets, i, i))
 		}
 	})
 }
