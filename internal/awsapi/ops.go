@@ -150,16 +150,13 @@ func describeSecret(ctx context.Context, h *Handler, c secrets.Caller, in *smapi
 }
 
 func listSecrets(ctx context.Context, h *Handler, c secrets.Caller, in *smapi.ListSecretsRequest) (*smapi.ListSecretsResponse, error) {
-	if len(in.Filters) > 0 {
-		return nil, errNotSupported("ListSecrets filters")
-	}
-	if in.SortBy != nil || in.SortOrder != nil {
-		return nil, errNotSupported("ListSecrets sorting")
-	}
 	res, err := h.secrets.ListSecrets(ctx, c, secrets.ListInput{
 		IncludePlannedDeletion: deref(in.IncludePlannedDeletion),
 		MaxResults:             int(deref(in.MaxResults)),
 		NextToken:              deref(in.NextToken),
+		Filters:                filters(in.Filters),
+		SortBy:                 in.SortBy,
+		SortOrder:              in.SortOrder,
 	})
 	if err != nil {
 		return nil, err
@@ -236,4 +233,15 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// filters passes the filters of a request on as sent: the model's
+// constraints are checked already, the domain checks the rest (a missing
+// Key or Values is InvalidParameterException).
+func filters(in []smapi.Filter) []secrets.Filter {
+	out := make([]secrets.Filter, 0, len(in))
+	for _, f := range in {
+		out = append(out, secrets.Filter{Key: f.Key, Values: f.Values})
+	}
+	return out
 }

@@ -86,10 +86,14 @@ func batchGetSecretValue(ctx context.Context, h *Handler, c secrets.Caller, in *
 		return nil, &secrets.Error{Kind: secrets.KindInvalidParameter, Message: "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided."}
 	case in.SecretIdList == nil && in.Filters == nil:
 		return nil, &secrets.Error{Kind: secrets.KindInvalidParameter, Message: "Either 'SecretIdList' or 'Filters' must be provided."}
-	case in.Filters != nil:
-		return nil, errNotSupported("BatchGetSecretValue filters")
 	}
-	res, err := h.secrets.BatchGetSecretValue(ctx, c, in.SecretIdList)
+	var res *secrets.BatchResult
+	var err error
+	if in.Filters != nil {
+		res, err = h.secrets.BatchGetSecretValueByFilters(ctx, c, filters(in.Filters), int(deref(in.MaxResults)), deref(in.NextToken))
+	} else {
+		res, err = h.secrets.BatchGetSecretValue(ctx, c, in.SecretIdList)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -442,6 +442,28 @@ type BatchResult struct {
 	NextToken string
 }
 
+// BatchGetSecretValueByFilters reads the AWSCURRENT value of a page of the
+// secrets that match filters (ListSecrets' semantics), 20 by default.
+func (s *Service) BatchGetSecretValueByFilters(ctx context.Context, c Caller, filters []Filter, maxResults int, nextToken string) (*BatchResult, error) {
+	if maxResults <= 0 {
+		maxResults = 20
+	}
+	page, next, err := s.listPage(ctx, c, "BatchGetSecretValue", listRequest{Filters: filters, Limit: maxResults, NextToken: nextToken})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(page))
+	for _, sec := range page {
+		ids = append(ids, sec.ARN)
+	}
+	res, err := s.BatchGetSecretValue(ctx, c, ids)
+	if err != nil {
+		return nil, err
+	}
+	res.NextToken = next
+	return res, nil
+}
+
 // BatchGetSecretValue reads the AWSCURRENT value of each listed secret. A
 // secret that cannot be read is reported in Errors; the call succeeds.
 func (s *Service) BatchGetSecretValue(ctx context.Context, c Caller, ids []string) (*BatchResult, error) {

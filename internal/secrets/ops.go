@@ -2,8 +2,6 @@ package secrets
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -427,6 +425,9 @@ type ListInput struct {
 	IncludePlannedDeletion bool
 	MaxResults             int // 0: default (100)
 	NextToken              string
+	Filters                []Filter
+	SortBy                 *string // SortBy* values; nil: created-date
+	SortOrder              *string // SortOrder* values; nil: asc
 }
 
 // ListResult is one page of secrets.
@@ -435,45 +436,26 @@ type ListResult struct {
 	NextToken string // "" on the last page
 }
 
-type pageToken struct {
-	Created int64  `json:"c"`
-	ARN     string `json:"a"`
-}
-
-// ListSecrets returns a page of the caller's secrets in creation order.
+// ListSecrets returns a page of the caller's secrets that match every
+// filter, in the requested order (creation date, oldest first, by default).
+// Filter semantics, sorting and tokens: filter.go.
 func (s *Service) ListSecrets(ctx context.Context, c Caller, in ListInput) (*ListResult, error) {
 	limit := in.MaxResults
 	if limit <= 0 {
 		limit = 100
 	}
-	q := storage.SecretQuery{Account: c.Account, Region: c.Region, IncludeDeleted: in.IncludePlannedDeletion, Limit: limit + 1}
-	if in.NextToken != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(in.NextToken)
-		var tok pageToken
-		if err == nil {
-			err = json.Unmarshal(raw, &tok)
-		}
-		if err != nil || !strings.HasPrefix(tok.ARN, s.arnPrefix(c.Region, c.Account)) {
-			return nil, &Error{Kind: KindInvalidNextToken, Message: "The NextToken value is invalid."}
-		}
-		q.After = &storage.Cursor{Created: time.UnixMilli(tok.Created).UTC(), ARN: tok.ARN}
-	}
-	var page []*storage.Secret
-	err := s.store.View(ctx, func(tx storage.Tx) error {
-		var err error
-		page, err = tx.ListSecrets(q)
-		return err
+	page, next, err := s.listPage(ctx, c, "ListSecrets", listRequest{
+		Filters:        in.Filters,
+		SortBy:         in.SortBy,
+		SortOrder:      in.SortOrder,
+		IncludeDeleted: in.IncludePlannedDeletion,
+		Limit:          limit,
+		NextToken:      in.NextToken,
 	})
 	if err != nil {
-		return nil, s.internal(ctx, "ListSecrets", err)
+		return nil, err
 	}
-	res := &ListResult{Secrets: make([]*Metadata, 0, min(len(page), limit))}
-	if len(page) > limit {
-		page = page[:limit]
-		last := page[limit-1]
-		raw, _ := json.Marshal(pageToken{Created: last.Created.UnixMilli(), ARN: last.ARN})
-		res.NextToken = base64.RawURLEncoding.EncodeToString(raw)
-	}
+	res := &ListResult{Secrets: make([]*Metadata, 0, len(page)), NextToken: next}
 	for _, sec := range page {
 		res.Secrets = append(res.Secrets, metadata(sec))
 	}
