@@ -25,6 +25,9 @@ import (
 	"github.com/coffer-dev/coffer/internal/storage/sqlite"
 )
 
+// purgeInterval is how often secrets past their recovery window are removed.
+const purgeInterval = time.Minute
+
 // File names inside the data directory.
 const (
 	dbFile          = "coffer.db"
@@ -35,6 +38,7 @@ const (
 // app is a built coffer: every service wired, not yet serving.
 type app struct {
 	store   *sqlite.DB
+	secrets *secrets.Service
 	handler http.Handler
 }
 
@@ -63,7 +67,7 @@ func build(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (*a
 	}
 	svc := secrets.New(secrets.Config{Store: store, Root: root, Partition: cfg.Partition, Now: now, Logger: log})
 	api := awsapi.New(awsapi.Config{Secrets: svc, Keys: ids, Now: now, Logger: log})
-	return &app{store: store, handler: api}, nil
+	return &app{store: store, secrets: svc, handler: api}, nil
 }
 
 // Run serves until ctx is done, then shuts down cleanly. It prints the
@@ -88,6 +92,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) error
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(out, "coffer: listening on http://%s\n", ln.Addr())
+
+	// Secrets whose recovery window ended are purged in the background.
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	purged := make(chan struct{})
+	go func() { a.secrets.RunPurge(purgeCtx, purgeInterval); close(purged) }()
+	defer func() { stopPurge(); <-purged }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

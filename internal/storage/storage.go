@@ -84,6 +84,10 @@ type Tx interface {
 	UpdateSecret(s *Secret) error
 	// DeleteSecret removes the secret and all its versions.
 	DeleteSecret(arn string) error
+	// ExpiredSecrets returns the ARNs of up to limit secrets (of any account
+	// and region) whose DeletionDate is set and not after before, earliest
+	// first.
+	ExpiredSecrets(before time.Time, limit int) ([]string, error)
 	SecretByName(account, region, name string) (*Secret, error)
 	SecretByARN(arn string) (*Secret, error)
 	// ListSecrets returns up to q.Limit secrets of (q.Account, q.Region) that

@@ -33,6 +33,7 @@ const (
 	stSecretByName
 	stSecretByARN
 	stListSecretsFirst
+	stExpiredSecrets
 	stListSecretsAfter
 	// The filter index of ListSecrets (search.go).
 	stSearchInsert
@@ -91,6 +92,9 @@ var queries = [numStmts]string{
 	stDeleteSecret: "DELETE FROM secrets WHERE arn = ?",
 	stSecretByName: "SELECT " + secretCols + " FROM secrets WHERE account = ? AND region = ? AND name = ?",
 	stSecretByARN:  "SELECT " + secretCols + " FROM secrets WHERE arn = ?",
+	// Walks the partial index secrets_by_deletion (migration 0003).
+	stExpiredSecrets: `SELECT arn FROM secrets WHERE deletion_ms > 0 AND deletion_ms <= ?
+		ORDER BY deletion_ms LIMIT ?`,
 	// Both page queries walk the index secrets_by_created.
 	stListSecretsFirst: "SELECT " + secretCols + ` FROM secrets
 		WHERE account = ?1 AND region = ?2 AND (?3 OR deletion_ms = 0)

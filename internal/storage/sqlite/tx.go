@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -289,6 +290,30 @@ func (t *tx) DeleteSecret(arn string) error {
 		return t.fail(op, err, "")
 	}
 	return t.changed(op, res)
+}
+
+func (t *tx) ExpiredSecrets(before time.Time, limit int) ([]string, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	op := "expired secrets"
+	rows, err := t.c.query(stExpiredSecrets, toMillis(before), limit)
+	if err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var arn string
+		if err := rows.Scan(&arn); err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		out = append(out, arn)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	return out, nil
 }
 
 // scanSecret reads one row of secretCols.

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Times", testTimes},
 		{"SecretNames", testSecretNames},
 		{"DeleteSecretCascades", testDeleteSecretCascades},
+		{"ExpiredSecrets", testExpiredSecrets},
 		{"Versions", testVersions},
 		{"VersionsOrder", testVersionsOrder},
 		{"VersionPlaceholder", testVersionPlaceholder},
