@@ -219,30 +219,19 @@ func testListSecretsStable(t *testing.T, s storage.Store) {
 // backend with several ways to answer a query, which its own tests force
 // one after the other. Run includes them.
 func RunListSecrets(t *testing.T, open func(t *testing.T) storage.Store) {
-	for _, tc := range []struct {
-		name string
-		fn   func(t *testing.T, s storage.Store)
-	}{
-		{"ListSecrets", testListSecrets},
-		{"ListSecretsScope", testListSecretsScope},
-		{"ListSecretsStable", testListSecretsStable},
-		{"ListSecretsFilters", testListSecretsFilters},
-		{"ListSecretsFilterIndex", testListSecretsFilterIndex},
-		{"ListSecretsOrders", testListSecretsOrders},
-		{"ListSecretsOrdersStable", testListSecretsOrdersStable},
-		{"ListSecretsFiltersRandom", testListSecretsFiltersRandom},
-		{"ListSecretsQueryErrors", testListSecretsQueryErrors},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tc.fn(t, s)
-		})
-	}
+	runTests(t, open, listTests)
+}
+
+var listTests = []suiteTest{
+	{"ListSecrets", testListSecrets},
+	{"ListSecretsScope", testListSecretsScope},
+	{"ListSecretsStable", testListSecretsStable},
+	{"ListSecretsFilters", testListSecretsFilters},
+	{"ListSecretsFilterIndex", testListSecretsFilterIndex},
+	{"ListSecretsOrders", testListSecretsOrders},
+	{"ListSecretsOrdersStable", testListSecretsOrdersStable},
+	{"ListSecretsFiltersRandom", testListSecretsFiltersRandom},
+	{"ListSecretsQueryErrors", testListSecretsQueryErrors},
 }
 
 // Filters, orders and the filter index.

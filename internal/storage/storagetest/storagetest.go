@@ -30,10 +30,7 @@ import (
 // must return a new, empty Store each time it is called; Run closes it when
 // the subtest that asked for it ends, and fails the subtest if Close fails.
 func Run(t *testing.T, open func(t *testing.T) storage.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s storage.Store)
-	}{
+	tests := []suiteTest{
 		{"Accounts", testAccounts},
 		{"AccessKeys", testAccessKeys},
 		{"Keys", testKeys},
@@ -46,15 +43,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Versions", testVersions},
 		{"VersionsOrder", testVersionsOrder},
 		{"VersionPlaceholder", testVersionPlaceholder},
-		{"ListSecrets", testListSecrets},
-		{"ListSecretsScope", testListSecretsScope},
-		{"ListSecretsStable", testListSecretsStable},
-		{"ListSecretsFilters", testListSecretsFilters},
-		{"ListSecretsFilterIndex", testListSecretsFilterIndex},
-		{"ListSecretsOrders", testListSecretsOrders},
-		{"ListSecretsOrdersStable", testListSecretsOrdersStable},
-		{"ListSecretsFiltersRandom", testListSecretsFiltersRandom},
-		{"ListSecretsQueryErrors", testListSecretsQueryErrors},
+	}
+	tests = append(tests, listTests...)
+	tests = append(tests, []suiteTest{
 		{"UpdateError", testUpdateError},
 		{"UpdatePanic", testUpdatePanic},
 		{"ViewReadOnly", testViewReadOnly},
@@ -63,7 +54,18 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Snapshot", testSnapshot},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"DoneContext", testDoneContext},
-	}
+	}...)
+	runTests(t, open, tests)
+	t.Run("Close", func(t *testing.T) { testClose(t, open(t)) })
+}
+
+// suiteTest is one test of the suite, run on a fresh store.
+type suiteTest struct {
+	name string
+	fn   func(t *testing.T, s storage.Store)
+}
+
+func runTests(t *testing.T, open func(t *testing.T) storage.Store, tests []suiteTest) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -75,7 +77,6 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 			tc.fn(t, s)
 		})
 	}
-	t.Run("Close", func(t *testing.T) { testClose(t, open(t)) })
 }
 
 // Fixtures.
