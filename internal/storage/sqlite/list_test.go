@@ -254,6 +254,7 @@ func TestMigrationBackfillsFilterIndex(t *testing.T) {
 	}
 	// Take the database back to schema version 1.
 	for _, stmt := range []string{
+		"DROP INDEX secrets_by_deletion",
 		"DROP INDEX secrets_by_accessed_order",
 		"ALTER TABLE secrets DROP COLUMN accessed_order",
 		"DROP INDEX secrets_by_changed",
@@ -265,7 +266,7 @@ func TestMigrationBackfillsFilterIndex(t *testing.T) {
 		"DROP INDEX secrets_by_search_id",
 		"ALTER TABLE secrets DROP COLUMN search_id",
 		"ALTER TABLE secrets DROP COLUMN search_digest",
-		"DELETE FROM schema_migrations WHERE version = 2",
+		"DELETE FROM schema_migrations WHERE version >= 2",
 	} {
 		if _, err := db.w.c.sc.ExecContext(t.Context(), stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
