@@ -36,6 +36,29 @@ assert "KmsKeyId" not in desc and "Tags" not in desc and "DeletedDate" not in de
 names = [s["Name"] for s in sm.list_secrets()["SecretList"]]
 assert names == ["team/svc/db", "team/svc/blob"], names
 
+versions = sm.list_secret_version_ids(SecretId="team/svc/db")["Versions"]
+assert [v["VersionStages"] for v in versions] == [["AWSCURRENT"], ["AWSPREVIOUS"]], versions
+assert all(v["KmsKeyIds"] == ["DefaultEncryptionKey"] for v in versions), versions
+
+sm.tag_resource(SecretId="team/svc/db", Tags=[{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "svc"}])
+found = sm.list_secrets(Filters=[{"Key": "tag-value", "Values": ["prod"]}, {"Key": "description", "Values": ["SERVICE"]}])["SecretList"]
+assert [s["Name"] for s in found] == ["team/svc/db"], found
+assert sm.list_secrets(Filters=[{"Key": "name", "Values": ["!team/svc/d"]}])["SecretList"][0]["Name"] == "team/svc/blob"
+sm.untag_resource(SecretId="team/svc/db", TagKeys=["env", "team"])
+assert sm.describe_secret(SecretId="team/svc/db")["Tags"] == []
+
+pages = list(sm.get_paginator("list_secrets").paginate(PaginationConfig={"PageSize": 1}))
+assert [s["Name"] for p in pages for s in p["SecretList"]] == ["team/svc/db", "team/svc/blob"], pages
+
+pw = sm.get_random_password(PasswordLength=40, ExcludePunctuation=True)["RandomPassword"]
+assert len(pw) == 40 and pw.isalnum(), pw
+
+# Debian's boto3 (1.26) predates BatchGetSecretValue (2023); newer ones have it.
+if hasattr(sm, "batch_get_secret_value"):
+    batch = sm.batch_get_secret_value(SecretIdList=["team/svc/db", "nothing"])
+    assert [v["Name"] for v in batch["SecretValues"]] == ["team/svc/db"], batch
+    assert batch["Errors"][0]["ErrorCode"] == "ResourceNotFoundException", batch
+
 deleted = sm.delete_secret(SecretId="team/svc/db", RecoveryWindowInDays=7)
 assert "DeletionDate" in deleted
 try:
