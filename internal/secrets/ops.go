@@ -283,8 +283,8 @@ type PutInput struct {
 	VersionStages      []string
 }
 
-// errRetryIdempotent makes PutSecretValue answer as a retry when its version
-// appeared between the lookup and the write.
+// errRetryIdempotent makes PutSecretValue answer as a retry when the version
+// its token names exists already.
 var errRetryIdempotent = errors.New("version exists")
 
 // PutSecretValue writes a new version and moves staging labels.
@@ -300,39 +300,29 @@ func (s *Service) PutSecretValue(ctx context.Context, c Caller, in PutInput) (*W
 		return nil, &Error{Kind: KindInvalidRequest, Message: msgNoValue}
 	}
 	token := *in.ClientRequestToken
-	for attempt := 0; ; attempt++ {
-		var sec *storage.Secret
-		var exists bool
-		err := s.store.View(ctx, func(tx storage.Tx) error {
-			var err error
-			if sec, err = s.resolve(tx, c, in.SecretID); err != nil {
-				return err
-			}
-			if deleted(sec) {
-				return errMarked()
-			}
-			_, err = tx.Version(sec.ARN, token)
-			exists = err == nil
-			if errors.Is(err, storage.ErrNotFound) {
-				err = nil
-			}
+	var sec *storage.Secret
+	err = s.store.View(ctx, func(tx storage.Tx) error {
+		var err error
+		if sec, err = s.resolve(tx, c, in.SecretID); err != nil {
 			return err
-		})
-		if err != nil {
-			return nil, s.internal(ctx, "PutSecretValue", err)
 		}
-		if exists {
-			return s.putExisting(ctx, sec, token, *v)
+		if deleted(sec) {
+			return errMarked()
 		}
-		res, err := s.putNew(ctx, sec, token, in.VersionStages, *v)
-		if errors.Is(err, errRetryIdempotent) && attempt == 0 {
-			continue
-		}
-		if err != nil {
-			return nil, s.internal(ctx, "PutSecretValue", err)
-		}
-		return res, nil
+		return nil
+	})
+	if err != nil {
+		return nil, s.internal(ctx, "PutSecretValue", err)
 	}
+	res, err := s.putNew(ctx, sec, token, in.VersionStages, *v)
+	if errors.Is(err, errRetryIdempotent) {
+		// The token names a version already: a retry (same value) or a conflict.
+		return s.putExisting(ctx, sec, token, *v)
+	}
+	if err != nil {
+		return nil, s.internal(ctx, "PutSecretValue", err)
+	}
+	return res, nil
 }
 
 func (s *Service) putExisting(ctx context.Context, sec *storage.Secret, token string, v Value) (*WriteResult, error) {
