@@ -51,19 +51,9 @@ func (s *Service) UpdateSecret(ctx context.Context, c Caller, in UpdateInput) (*
 			return nil, err
 		}
 	}
-	var sec *storage.Secret
-	err = s.store.View(ctx, func(tx storage.Tx) error {
-		var err error
-		if sec, err = s.resolve(tx, c, in.SecretID); err != nil {
-			return err
-		}
-		if deleted(sec) {
-			return errMarked()
-		}
-		return nil
-	})
+	sec, err := s.active(ctx, c, in.SecretID, "UpdateSecret")
 	if err != nil {
-		return nil, s.internal(ctx, "UpdateSecret", err)
+		return nil, err
 	}
 	keyID := sec.KmsKeyID
 	if in.KmsKeyID != nil {

@@ -300,19 +300,9 @@ func (s *Service) PutSecretValue(ctx context.Context, c Caller, in PutInput) (*W
 		return nil, &Error{Kind: KindInvalidRequest, Message: msgNoValue}
 	}
 	token := *in.ClientRequestToken
-	var sec *storage.Secret
-	err = s.store.View(ctx, func(tx storage.Tx) error {
-		var err error
-		if sec, err = s.resolve(tx, c, in.SecretID); err != nil {
-			return err
-		}
-		if deleted(sec) {
-			return errMarked()
-		}
-		return nil
-	})
+	sec, err := s.active(ctx, c, in.SecretID, "PutSecretValue")
 	if err != nil {
-		return nil, s.internal(ctx, "PutSecretValue", err)
+		return nil, err
 	}
 	res, err := s.putNew(ctx, sec, token, in.VersionStages, *v)
 	if errors.Is(err, errRetryIdempotent) {

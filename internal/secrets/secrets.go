@@ -135,6 +135,25 @@ func (s *Service) resolve(tx storage.Tx, c Caller, id string) (*storage.Secret, 
 	return sec, notFound(err)
 }
 
+// active resolves secretID to a secret that is not scheduled for deletion.
+func (s *Service) active(ctx context.Context, c Caller, secretID, op string) (*storage.Secret, error) {
+	var sec *storage.Secret
+	err := s.store.View(ctx, func(tx storage.Tx) error {
+		var err error
+		if sec, err = s.resolve(tx, c, secretID); err != nil {
+			return err
+		}
+		if deleted(sec) {
+			return errMarked()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.internal(ctx, op, err)
+	}
+	return sec, nil
+}
+
 func notFound(err error) error {
 	if errors.Is(err, storage.ErrNotFound) {
 		return errNotFound()
