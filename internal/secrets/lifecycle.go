@@ -42,14 +42,9 @@ type UpdateInput struct {
 // a new AWSCURRENT version as PutSecretValue does. A new KmsKeyId re-encrypts
 // the versions labelled AWSCURRENT, AWSPREVIOUS and AWSPENDING.
 func (s *Service) UpdateSecret(ctx context.Context, c Caller, in UpdateInput) (*WriteResult, error) {
-	v, err := checkValue(in.SecretString, in.SecretBinary)
+	v, err := checkVersionValue(in.SecretString, in.SecretBinary, in.ClientRequestToken)
 	if err != nil {
 		return nil, err
-	}
-	if v != nil {
-		if err := checkToken(in.ClientRequestToken); err != nil {
-			return nil, err
-		}
 	}
 	sec, err := s.active(ctx, c, in.SecretID, "UpdateSecret")
 	if err != nil {

@@ -38,14 +38,9 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, in CreateInput) (*
 	if !validName(in.Name) {
 		return nil, &Error{Kind: KindValidation, Message: msgInvalidName}
 	}
-	v, err := checkValue(in.SecretString, in.SecretBinary)
+	v, err := checkVersionValue(in.SecretString, in.SecretBinary, in.ClientRequestToken)
 	if err != nil {
 		return nil, err
-	}
-	if v != nil {
-		if err := checkToken(in.ClientRequestToken); err != nil {
-			return nil, err
-		}
 	}
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err

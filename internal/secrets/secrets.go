@@ -196,6 +196,19 @@ func checkValue(str *string, bin []byte) (*Value, error) {
 	return nil, nil
 }
 
+// checkVersionValue checks an optional value and, when one is given, the
+// token that names the version it creates (CreateSecret, UpdateSecret).
+func checkVersionValue(str *string, bin []byte, token *string) (*Value, error) {
+	v, err := checkValue(str, bin)
+	if err != nil || v == nil {
+		return v, err
+	}
+	if err := checkToken(token); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 func deleted(sec *storage.Secret) bool { return !sec.DeletionDate.IsZero() }
 
 func errMarked() *Error { return &Error{Kind: KindInvalidRequest, Message: msgMarkedForDeletion} }
