@@ -10,12 +10,12 @@ package awsapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,15 +37,10 @@ const (
 	contentType  = "application/x-amz-json-1.1"
 )
 
-// Keys resolves the access key of a signed request.
-type Keys interface {
-	LookupAccessKey(ctx context.Context, keyID string) (*iam.Credential, error)
-}
-
 // Config is what a Handler needs.
 type Config struct {
 	Secrets *secrets.Service
-	Keys    Keys
+	IAM     *iam.Service
 	Now     func() time.Time // nil: time.Now
 	Logger  *slog.Logger     // nil: discard
 }
@@ -53,7 +48,7 @@ type Config struct {
 // Handler serves the Secrets Manager API.
 type Handler struct {
 	secrets  *secrets.Service
-	keys     Keys
+	iam      *iam.Service
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 }
@@ -70,7 +65,7 @@ func New(cfg Config) *Handler {
 	}
 	return &Handler{
 		secrets:  cfg.Secrets,
-		keys:     cfg.Keys,
+		iam:      cfg.IAM,
 		verifier: sigv4.NewVerifier(now, 5*time.Minute),
 		log:      log,
 	}
@@ -121,10 +116,11 @@ func (h *Handler) serve(r *http.Request, op string) (any, error) {
 	if len(body) > maxBody {
 		return nil, errTooLarge()
 	}
-	caller, err := h.authenticate(r, body, "secretsmanager")
+	ic, err := h.authenticate(r, body, "secretsmanager")
 	if err != nil {
 		return nil, err
 	}
+	caller := secrets.Caller{Account: ic.Identity.Principal.Account, Region: ic.Request.Region, Identity: ic.Identity, Request: ic.Request}
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix) {
 		return nil, errUnknownOperation()
 	}
@@ -136,28 +132,48 @@ func (h *Handler) serve(r *http.Request, op string) (any, error) {
 }
 
 // authenticate verifies the request's SigV4 signature for service and
-// returns the caller.
-func (h *Handler) authenticate(r *http.Request, body []byte, service string) (secrets.Caller, error) {
+// returns the caller: its identity (policies, tags) and what the request
+// says of itself for condition keys.
+func (h *Handler) authenticate(r *http.Request, body []byte, service string) (iam.Caller, error) {
 	req, err := sigv4.Parse(r, service)
 	if err != nil {
-		return secrets.Caller{}, err
+		return iam.Caller{}, err
 	}
-	cred, err := h.keys.LookupAccessKey(r.Context(), req.AccessKeyID)
-	if errors.Is(err, iam.ErrUnknownKey) {
-		return secrets.Caller{}, sigv4.UnrecognizedClient()
-	}
-	if err != nil {
-		return secrets.Caller{}, err
-	}
-	if req.SecurityToken != "" {
-		// Permanent keys carry no session token; temporary credentials come
-		// with STS AssumeRole in a later release.
-		return secrets.Caller{}, sigv4.UnrecognizedClient()
+	cred, err := h.iam.LookupAccessKey(r.Context(), req.AccessKeyID, req.SecurityToken)
+	switch {
+	case errors.Is(err, iam.ErrExpiredToken):
+		return iam.Caller{}, sigv4.ExpiredToken()
+	case errors.Is(err, iam.ErrUnknownKey):
+		return iam.Caller{}, sigv4.UnrecognizedClient()
+	case err != nil:
+		return iam.Caller{}, err
 	}
 	if err := h.verifier.Verify(req, r, body, cred.Secret()); err != nil {
-		return secrets.Caller{}, err
+		return iam.Caller{}, err
 	}
-	return secrets.Caller{Account: cred.Principal.Account, Region: req.Region, Principal: cred.Principal.ARN}, nil
+	id, err := h.iam.Identity(r.Context(), cred.Principal)
+	if err != nil {
+		return iam.Caller{}, err
+	}
+	return iam.Caller{Identity: id, Request: requestContext(r, req.Region)}, nil
+}
+
+// requestContext is what a request says of itself, for the global
+// condition keys (aws:SourceIp, aws:SecureTransport, ...). aws:SourceIp is
+// the address of the connection's peer: coffer does not trust forwarding
+// headers.
+func requestContext(r *http.Request, region string) iam.RequestContext {
+	ip := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	}
+	return iam.RequestContext{
+		SourceIP:        ip,
+		SecureTransport: r.TLS != nil,
+		UserAgent:       r.UserAgent(),
+		Region:          region,
+		Now:             time.Now().UTC(),
+	}
 }
 
 // decode parses an awsJson request body into in. An empty body is {}.

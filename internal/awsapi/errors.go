@@ -35,6 +35,9 @@ var kindCodes = map[secrets.Kind]string{
 	secrets.KindValidation:         "ValidationException",
 	secrets.KindInvalidNextToken:   "InvalidNextTokenException",
 	secrets.KindPreconditionNotMet: "PreconditionNotMetException",
+	secrets.KindAccessDenied:       "AccessDeniedException",
+	secrets.KindMalformedPolicy:    "MalformedPolicyDocumentException",
+	secrets.KindPublicPolicy:       "PublicPolicyException",
 }
 
 // Framework errors that do not come from the domain.

@@ -52,11 +52,11 @@ var operations = map[string]opFunc{
 
 	"BatchGetSecretValue":          op[smapi.BatchGetSecretValueRequest](batchGetSecretValue),
 	"CancelRotateSecret":           unsupported[smapi.CancelRotateSecretRequest]("CancelRotateSecret"),
-	"DeleteResourcePolicy":         unsupported[smapi.DeleteResourcePolicyRequest]("DeleteResourcePolicy"),
+	"DeleteResourcePolicy":         op[smapi.DeleteResourcePolicyRequest](deleteResourcePolicy),
 	"GetRandomPassword":            op[smapi.GetRandomPasswordRequest](getRandomPassword),
-	"GetResourcePolicy":            unsupported[smapi.GetResourcePolicyRequest]("GetResourcePolicy"),
+	"GetResourcePolicy":            op[smapi.GetResourcePolicyRequest](getResourcePolicy),
 	"ListSecretVersionIds":         op[smapi.ListSecretVersionIdsRequest](listSecretVersionIds),
-	"PutResourcePolicy":            unsupported[smapi.PutResourcePolicyRequest]("PutResourcePolicy"),
+	"PutResourcePolicy":            op[smapi.PutResourcePolicyRequest](putResourcePolicy),
 	"RemoveRegionsFromReplication": unsupported[smapi.RemoveRegionsFromReplicationRequest]("RemoveRegionsFromReplication"),
 	"ReplicateSecretToRegions":     unsupported[smapi.ReplicateSecretToRegionsRequest]("ReplicateSecretToRegions"),
 	"RotateSecret":                 unsupported[smapi.RotateSecretRequest]("RotateSecret"),
@@ -65,7 +65,7 @@ var operations = map[string]opFunc{
 	"UntagResource":                op[smapi.UntagResourceRequest](untagResource),
 	"UpdateSecret":                 op[smapi.UpdateSecretRequest](updateSecret),
 	"UpdateSecretVersionStage":     op[smapi.UpdateSecretVersionStageRequest](updateSecretVersionStage),
-	"ValidateResourcePolicy":       unsupported[smapi.ValidateResourcePolicyRequest]("ValidateResourcePolicy"),
+	"ValidateResourcePolicy":       op[smapi.ValidateResourcePolicyRequest](validateResourcePolicy),
 }
 
 func createSecret(ctx context.Context, h *Handler, c secrets.Caller, in *smapi.CreateSecretRequest) (*smapi.CreateSecretResponse, error) {

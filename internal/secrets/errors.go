@@ -19,6 +19,9 @@ const (
 	KindValidation                     // ValidationException
 	KindInvalidNextToken               // InvalidNextTokenException
 	KindPreconditionNotMet             // PreconditionNotMetException
+	KindAccessDenied                   // AccessDeniedException
+	KindMalformedPolicy                // MalformedPolicyDocumentException
+	KindPublicPolicy                   // PublicPolicyException
 )
 
 // Error is a domain error whose message is safe to show to the caller: it
@@ -50,6 +53,8 @@ const (
 	msgRecoveryWindow    = "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive)."
 	msgForceAndWindow    = "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays."
 	msgTooManyLabels     = "A secret can't have more than 20 staging labels attached to its versions."
+
+	msgDefaultKeyCrossAccount = "You can't access a secret from a different AWS account if you encrypt the secret with the default KMS service key."
 )
 
 func errNotFound() *Error { return &Error{Kind: KindResourceNotFound, Message: msgSecretNotFound} }

@@ -139,6 +139,9 @@ type listRequest struct {
 // the last page). op names the operation in logs. The page may be shorter
 // than Limit only when it is the last one.
 func (s *Service) listPage(ctx context.Context, c Caller, op string, r listRequest) ([]*storage.Secret, string, error) {
+	if err := s.authorize(c, access{action: actListSecrets, id: "*"}, nil, "*"); err != nil {
+		return nil, "", err
+	}
 	filters, err := parseFilters(r.Filters)
 	if err != nil {
 		return nil, "", err

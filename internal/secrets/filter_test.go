@@ -308,7 +308,7 @@ func TestListPage(t *testing.T) {
 	}
 	defer db.Close()
 	s := New(Config{Store: db})
-	c := Caller{Account: "123456789012", Region: "us-east-1"}
+	c := SystemCaller("aws", "123456789012", "us-east-1")
 	base := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	var all []*storage.Secret
 	for i := range 12 {
@@ -398,7 +398,7 @@ func TestListPage(t *testing.T) {
 	}{
 		{"other order", c, listRequest{Limit: 1, NextToken: next}},
 		{"other direction", c, listRequest{Limit: 1, NextToken: next, SortBy: ptr(SortByName), SortOrder: ptr("desc")}},
-		{"other region", Caller{Account: c.Account, Region: "eu-west-1"}, listRequest{Limit: 1, NextToken: next, SortBy: ptr(SortByName)}},
+		{"other region", SystemCaller("aws", c.Account, "eu-west-1"), listRequest{Limit: 1, NextToken: next, SortBy: ptr(SortByName)}},
 		{"garbage", c, listRequest{Limit: 1, NextToken: "!!!"}},
 		{"not JSON", c, listRequest{Limit: 1, NextToken: "bm90IGpzb24"}},
 	} {

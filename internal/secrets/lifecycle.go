@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/policy"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -46,7 +47,11 @@ func (s *Service) UpdateSecret(ctx context.Context, c Caller, in UpdateInput) (*
 	if err != nil {
 		return nil, err
 	}
-	sec, err := s.active(ctx, c, in.SecretID, "UpdateSecret")
+	sec, err := s.active(ctx, c, access{action: actUpdateSecret, id: in.SecretID, keys: func(pc *policy.Context) {
+		setIf(pc, "secretsmanager:Description", in.Description)
+		setIf(pc, "secretsmanager:KmsKeyId", in.KmsKeyID)
+		setIf(pc, "secretsmanager:Type", in.Type)
+	}}, "UpdateSecret")
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +224,9 @@ func (s *Service) UpdateSecretVersionStage(ctx context.Context, c Caller, in Sta
 	move, remove := deref(in.MoveToVersionID), deref(in.RemoveFromVersionID)
 	var res *WriteResult
 	err := s.store.Update(ctx, func(tx storage.Tx) error {
-		cur, err := s.resolve(tx, c, in.SecretID)
+		cur, err := s.resolve(tx, c, access{action: actUpdateSecretVersionStage, id: in.SecretID, keys: func(pc *policy.Context) {
+			pc.Set("secretsmanager:VersionStage", label)
+		}})
 		if err != nil {
 			return err
 		}
@@ -324,7 +331,7 @@ func (s *Service) ListSecretVersionIds(ctx context.Context, c Caller, in ListVer
 	var vs []*storage.Version
 	err := s.store.View(ctx, func(tx storage.Tx) error {
 		var err error
-		if sec, err = s.resolve(tx, c, in.SecretID); err != nil {
+		if sec, err = s.resolve(tx, c, access{action: actListSecretVersionIds, id: in.SecretID}); err != nil {
 			return err
 		}
 		vs, err = tx.Versions(sec.ARN, false)
@@ -364,7 +371,15 @@ func (s *Service) TagResource(ctx context.Context, c Caller, secretID string, ta
 	if err := checkTags(tags); err != nil {
 		return err
 	}
-	return s.retag(ctx, c, secretID, "TagResource", func(cur []Tag) ([]Tag, error) {
+	keys := func(pc *policy.Context) {
+		tagKeys := make([]string, 0, len(tags))
+		for _, t := range tags {
+			pc.Set("aws:RequestTag/"+t.Key, t.Value)
+			tagKeys = append(tagKeys, t.Key)
+		}
+		pc.Set("aws:TagKeys", tagKeys...)
+	}
+	return s.retag(ctx, c, access{action: actTagResource, id: secretID, keys: keys}, func(cur []Tag) ([]Tag, error) {
 		for _, t := range tags {
 			if i := slices.IndexFunc(cur, func(o Tag) bool { return o.Key == t.Key }); i >= 0 {
 				cur[i].Value = t.Value
@@ -386,14 +401,16 @@ func (s *Service) UntagResource(ctx context.Context, c Caller, secretID string, 
 			return &Error{Kind: KindInvalidParameter, Message: msgReservedTagKey}
 		}
 	}
-	return s.retag(ctx, c, secretID, "UntagResource", func(cur []Tag) ([]Tag, error) {
+	tagKeys := func(pc *policy.Context) { pc.Set("aws:TagKeys", keys...) }
+	return s.retag(ctx, c, access{action: actUntagResource, id: secretID, keys: tagKeys}, func(cur []Tag) ([]Tag, error) {
 		return slices.DeleteFunc(cur, func(t Tag) bool { return slices.Contains(keys, t.Key) }), nil
 	})
 }
 
-func (s *Service) retag(ctx context.Context, c Caller, secretID, op string, change func([]Tag) ([]Tag, error)) error {
+func (s *Service) retag(ctx context.Context, c Caller, a access, change func([]Tag) ([]Tag, error)) error {
+	op := strings.TrimPrefix(a.action, "secretsmanager:")
 	err := s.store.Update(ctx, func(tx storage.Tx) error {
-		cur, err := s.resolve(tx, c, secretID)
+		cur, err := s.resolve(tx, c, a)
 		if err != nil {
 			return err
 		}
@@ -433,6 +450,9 @@ func (s *Service) BatchGetSecretValueByFilters(ctx context.Context, c Caller, fi
 	if maxResults <= 0 {
 		maxResults = 20
 	}
+	if err := s.authorize(c, access{action: actBatchGetSecretValue, id: "*"}, nil, "*"); err != nil {
+		return nil, err
+	}
 	page, next, err := s.listPage(ctx, c, "BatchGetSecretValue", listRequest{Filters: filters, Limit: maxResults, NextToken: nextToken})
 	if err != nil {
 		return nil, err
@@ -441,7 +461,7 @@ func (s *Service) BatchGetSecretValueByFilters(ctx context.Context, c Caller, fi
 	for _, sec := range page {
 		ids = append(ids, sec.ARN)
 	}
-	res, err := s.BatchGetSecretValue(ctx, c, ids)
+	res, err := s.batchGet(ctx, c, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +471,16 @@ func (s *Service) BatchGetSecretValueByFilters(ctx context.Context, c Caller, fi
 
 // BatchGetSecretValue reads the AWSCURRENT value of each listed secret. A
 // secret that cannot be read is reported in Errors; the call succeeds.
+// Each secret is authorized on its own (secretsmanager:GetSecretValue), after
+// secretsmanager:BatchGetSecretValue on "*" for the call.
 func (s *Service) BatchGetSecretValue(ctx context.Context, c Caller, ids []string) (*BatchResult, error) {
+	if err := s.authorize(c, access{action: actBatchGetSecretValue, id: "*"}, nil, "*"); err != nil {
+		return nil, err
+	}
+	return s.batchGet(ctx, c, ids)
+}
+
+func (s *Service) batchGet(ctx context.Context, c Caller, ids []string) (*BatchResult, error) {
 	res := &BatchResult{Values: []*SecretValue{}, Errors: []BatchItemError{}}
 	for _, id := range ids {
 		v, err := s.GetSecretValue(ctx, c, GetValueInput{SecretID: id})

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/policy"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -45,6 +47,10 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, in CreateInput) (*
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
+	arn := s.newARN(c, in.Name)
+	if err := s.authorizeCreate(c, in, arn); err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		var existing *storage.Secret
 		err := s.store.View(ctx, func(tx storage.Tx) error {
@@ -61,7 +67,7 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, in CreateInput) (*
 		if existing != nil {
 			return s.createExisting(ctx, existing, in, v)
 		}
-		res, err := s.createNew(ctx, c, in, v)
+		res, err := s.createNew(ctx, c, arn, in, v)
 		if errors.Is(err, storage.ErrConflict) && attempt == 0 {
 			continue // the name was taken meanwhile: answer as for an existing secret
 		}
@@ -72,10 +78,36 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, in CreateInput) (*
 	}
 }
 
-func (s *Service) createNew(ctx context.Context, c Caller, in CreateInput, v *Value) (*WriteResult, error) {
+// authorizeCreate asks for secretsmanager:CreateSecret on the ARN the
+// secret will get, and for TagResource too when the request carries tags.
+func (s *Service) authorizeCreate(c Caller, in CreateInput, arn string) error {
+	keys := func(pc *policy.Context) {
+		pc.Set("secretsmanager:Name", in.Name)
+		setIf(pc, "secretsmanager:Description", in.Description)
+		setIf(pc, "secretsmanager:KmsKeyId", in.KmsKeyID)
+		setIf(pc, "secretsmanager:Type", in.Type)
+		if len(in.Tags) > 0 {
+			tagKeys := make([]string, 0, len(in.Tags))
+			for _, t := range in.Tags {
+				pc.Set("aws:RequestTag/"+t.Key, t.Value)
+				tagKeys = append(tagKeys, t.Key)
+			}
+			pc.Set("aws:TagKeys", tagKeys...)
+		}
+	}
+	if err := s.authorize(c, access{action: actCreateSecret, id: in.Name, keys: keys}, nil, arn); err != nil {
+		return err
+	}
+	if len(in.Tags) > 0 {
+		return s.authorize(c, access{action: actTagResource, id: in.Name, keys: keys}, nil, arn)
+	}
+	return nil
+}
+
+func (s *Service) createNew(ctx context.Context, c Caller, arn string, in CreateInput, v *Value) (*WriteResult, error) {
 	now := s.now()
 	sec := &storage.Secret{
-		ARN:         s.newARN(c, in.Name),
+		ARN:         arn,
 		Account:     c.Account,
 		Region:      c.Region,
 		Name:        in.Name,
@@ -182,11 +214,17 @@ func (s *Service) GetSecretValue(ctx context.Context, c Caller, in GetValueInput
 	var ver *storage.Version
 	err := s.store.View(ctx, func(tx storage.Tx) error {
 		var err error
-		if sec, err = s.resolve(tx, c, in.SecretID); err != nil {
+		if sec, err = s.resolve(tx, c, access{action: actGetSecretValue, id: in.SecretID, keys: func(pc *policy.Context) {
+			setIf(pc, "secretsmanager:VersionId", in.VersionID)
+			setIf(pc, "secretsmanager:VersionStage", in.VersionStage)
+		}}); err != nil {
 			return err
 		}
 		if deleted(sec) {
 			return errMarked()
+		}
+		if err := crossAccountValue(c, sec); err != nil {
+			return err
 		}
 		vid := deref(in.VersionID)
 		if vid != "" {
@@ -295,8 +333,11 @@ func (s *Service) PutSecretValue(ctx context.Context, c Caller, in PutInput) (*W
 		return nil, &Error{Kind: KindInvalidRequest, Message: msgNoValue}
 	}
 	token := *in.ClientRequestToken
-	sec, err := s.active(ctx, c, in.SecretID, "PutSecretValue")
+	sec, err := s.active(ctx, c, access{action: actPutSecretValue, id: in.SecretID}, "PutSecretValue")
 	if err != nil {
+		return nil, err
+	}
+	if err := crossAccountValue(c, sec); err != nil {
 		return nil, err
 	}
 	res, err := s.putNew(ctx, sec, token, in.VersionStages, *v)
@@ -386,7 +427,7 @@ func (s *Service) DescribeSecret(ctx context.Context, c Caller, secretID string)
 	var sec *storage.Secret
 	err := s.store.View(ctx, func(tx storage.Tx) error {
 		var err error
-		sec, err = s.resolve(tx, c, secretID)
+		sec, err = s.resolve(tx, c, access{action: actDescribeSecret, id: secretID})
 		return err
 	})
 	if err != nil {
@@ -468,7 +509,14 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, in DeleteInput) (*
 	now := s.now()
 	var res *DeleteResult
 	err := s.store.Update(ctx, func(tx storage.Tx) error {
-		sec, err := s.resolve(tx, c, in.SecretID)
+		sec, err := s.resolve(tx, c, access{action: actDeleteSecret, id: in.SecretID, keys: func(pc *policy.Context) {
+			if in.ForceDeleteWithoutRecovery != nil {
+				pc.Set("secretsmanager:ForceDeleteWithoutRecovery", strconv.FormatBool(*in.ForceDeleteWithoutRecovery))
+			}
+			if in.RecoveryWindowInDays != nil {
+				pc.Set("secretsmanager:RecoveryWindowInDays", strconv.FormatInt(*in.RecoveryWindowInDays, 10))
+			}
+		}})
 		var de *Error
 		if force && errors.As(err, &de) && de.Kind == KindResourceNotFound {
 			// AWS answers a forced delete of nothing as if it deleted something.
@@ -508,7 +556,7 @@ func (s *Service) phantomDelete(c Caller, id string, now time.Time) *DeleteResul
 func (s *Service) RestoreSecret(ctx context.Context, c Caller, secretID string) (*WriteResult, error) {
 	var res *WriteResult
 	err := s.store.Update(ctx, func(tx storage.Tx) error {
-		sec, err := s.resolve(tx, c, secretID)
+		sec, err := s.resolve(tx, c, access{action: actRestoreSecret, id: secretID})
 		if err != nil {
 			return err
 		}

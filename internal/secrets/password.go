@@ -86,9 +86,12 @@ type PasswordInput struct {
 // GetRandomPassword generates a random password for the caller. It touches
 // no secret and no storage; it is a Service method so that authorization
 // (secretsmanager:GetRandomPassword on resource "*") and audit apply to it
-// like to every other operation once they exist. The result is secret: it
+// like to every other operation. The result is secret: it
 // must never be logged.
 func (s *Service) GetRandomPassword(ctx context.Context, c Caller, in PasswordInput) (string, error) {
+	if err := s.authorize(c, access{action: actGetRandomPassword, id: "*"}, nil, "*"); err != nil {
+		return "", err
+	}
 	return RandomPassword(in)
 }
 

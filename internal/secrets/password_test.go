@@ -298,7 +298,7 @@ func TestRandSourceBounds(t *testing.T) {
 
 func TestServiceGetRandomPassword(t *testing.T) {
 	s := New(Config{})
-	p, err := s.GetRandomPassword(context.Background(), Caller{Account: "123456789012", Region: "us-east-1"}, PasswordInput{Length: 20})
+	p, err := s.GetRandomPassword(context.Background(), SystemCaller("aws", "123456789012", "us-east-1"), PasswordInput{Length: 20})
 	if err != nil || len(p) != 20 {
 		t.Fatalf("got %d characters, %v", len(p), err)
 	}

@@ -39,7 +39,7 @@ func newTestService(t *testing.T) (*Service, *clock, storage.Store) {
 	return New(Config{Store: store, Root: root, Now: clk.now}), clk, store
 }
 
-var caller = Caller{Account: "123456789012", Region: "us-east-1", Principal: "arn:aws:iam::123456789012:root"}
+var caller = SystemCaller("aws", "123456789012", "us-east-1")
 
 func token(i int) *string { s := fmt.Sprintf("00000000-0000-0000-0000-%012d", i); return &s }
 

@@ -19,15 +19,18 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/envelope"
+	"github.com/coffer-dev/coffer/internal/iam"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
 // Caller is the authenticated principal of a request and the region it
-// addressed.
+// addressed. Account is the principal's account: secret names resolve in
+// it. A Caller without an Identity is refused every action.
 type Caller struct {
-	Account   string
-	Region    string
-	Principal string // ARN
+	Account  string
+	Region   string
+	Identity *iam.Identity
+	Request  iam.RequestContext
 }
 
 // Config is what a Service needs.
@@ -46,6 +49,7 @@ type Service struct {
 	partition string
 	now       func() time.Time
 	log       *slog.Logger
+	policies  policyCache
 }
 
 // New returns a Service.
@@ -105,42 +109,63 @@ func (s *Service) arnPrefix(region, account string) string {
 	return "arn:" + s.partition + ":secretsmanager:" + region + ":" + account + ":secret:"
 }
 
-// resolve finds the secret a SecretId names: a name, a full ARN or a partial
-// ARN (BEHAVIOUR.md §3.3). It validates the id first, so a malformed name is a
-// ValidationException whether or not anything exists.
-func (s *Service) resolve(tx storage.Tx, c Caller, id string) (*storage.Secret, error) {
+// resolve finds the secret a SecretId names (a name, a full ARN or a
+// partial ARN, BEHAVIOUR.md §3.3) and authorizes a on it. It validates the
+// id first, so a malformed name is a ValidationException whether or not
+// anything exists; a caller not allowed a on a secret that does not exist
+// is refused (AccessDeniedException) rather than told it is missing.
+func (s *Service) resolve(tx storage.Tx, c Caller, a access) (*storage.Secret, error) {
+	sec, guess, err := s.find(tx, c, a.id)
+	if err != nil {
+		var de *Error
+		if errors.As(err, &de) && de.Kind == KindResourceNotFound {
+			if aerr := s.authorize(c, a, nil, guess); aerr != nil {
+				return nil, aerr
+			}
+		}
+		return nil, err
+	}
+	if err := s.authorize(c, a, sec, sec.ARN); err != nil {
+		return nil, err
+	}
+	return sec, nil
+}
+
+// find looks a SecretId up. When nothing matches, guess is the ARN the
+// id would name (for authorizing the question anyway).
+func (s *Service) find(tx storage.Tx, c Caller, id string) (sec *storage.Secret, guess string, err error) {
 	if !strings.HasPrefix(id, "arn:") {
 		if !validName(id) {
-			return nil, &Error{Kind: KindValidation, Message: msgInvalidName}
+			return nil, "", &Error{Kind: KindValidation, Message: msgInvalidName}
 		}
 		sec, err := tx.SecretByName(c.Account, c.Region, id)
-		return sec, notFound(err)
+		return sec, s.arnPrefix(c.Region, c.Account) + id, notFound(err)
 	}
 	parts := strings.SplitN(id, ":", 7)
 	if len(parts) != 7 || parts[1] != s.partition || parts[2] != "secretsmanager" || parts[5] != "secret" {
-		return nil, errNotFound()
+		return nil, id, errNotFound()
 	}
 	region, account, rest := parts[3], parts[4], parts[6]
-	// Cross-account access arrives with resource policies; until then an ARN
-	// of another account or region names nothing this caller can see.
-	if region != c.Region || account != c.Account {
-		return nil, errNotFound()
+	// Secrets of other accounts are reachable by ARN (their resource
+	// policy decides); another region is another endpoint's namespace.
+	if region != c.Region {
+		return nil, id, errNotFound()
 	}
 	if i := strings.LastIndexByte(rest, '-'); i >= 0 && len(rest)-i-1 == 6 {
 		// Looks like a full ARN: match exactly, never fall back to a name.
 		sec, err := tx.SecretByARN(id)
-		return sec, notFound(err)
+		return sec, id, notFound(err)
 	}
-	sec, err := tx.SecretByName(account, region, rest)
-	return sec, notFound(err)
+	sec, err = tx.SecretByName(account, region, rest)
+	return sec, id, notFound(err)
 }
 
-// active resolves secretID to a secret that is not scheduled for deletion.
-func (s *Service) active(ctx context.Context, c Caller, secretID, op string) (*storage.Secret, error) {
+// active resolves a.id to a secret that is not scheduled for deletion.
+func (s *Service) active(ctx context.Context, c Caller, a access, op string) (*storage.Secret, error) {
 	var sec *storage.Secret
 	err := s.store.View(ctx, func(tx storage.Tx) error {
 		var err error
-		if sec, err = s.resolve(tx, c, secretID); err != nil {
+		if sec, err = s.resolve(tx, c, a); err != nil {
 			return err
 		}
 		if deleted(sec) {

@@ -69,8 +69,29 @@ type Tx interface {
 	// Accounts and access keys.
 	InsertAccount(a *Account) error
 	Account(id string) (*Account, error)
+	// Accounts returns every account ordered by id.
+	Accounts() ([]*Account, error)
 	InsertAccessKey(k *AccessKey) error
 	AccessKey(id string) (*AccessKey, error)
+	// UpdateAccessKey changes every field but the id.
+	UpdateAccessKey(k *AccessKey) error
+	DeleteAccessKey(id string) error
+	// AccessKeys returns the keys of one principal (by ARN) ordered by
+	// (Created, ID).
+	AccessKeys(account, principal string) ([]*AccessKey, error)
+
+	// IAM entities (users, groups, roles, managed policies), addressed by
+	// (account, kind, name). Names compare case-insensitively, as IAM's
+	// do: "Alice" and "alice" are the same user; the stored Name keeps the
+	// case it was created with. InsertEntity returns ErrConflict for a
+	// taken name. UpdateEntity changes every field but the key.
+	InsertEntity(e *Entity) error
+	Entity(account string, kind EntityKind, name string) (*Entity, error)
+	UpdateEntity(e *Entity) error
+	DeleteEntity(account string, kind EntityKind, name string) error
+	// Entities returns every entity of one kind in an account, ordered by
+	// name case-insensitively (then byte-wise).
+	Entities(account string, kind EntityKind) ([]*Entity, error)
 
 	// Key-encryption keys, addressed by (account, region, key id).
 	InsertKey(k *Key) error
@@ -129,6 +150,31 @@ type AccessKey struct {
 	SecretCiphertext []byte
 	Active           bool
 	Created          time.Time
+}
+
+// EntityKind names a kind of IAM entity.
+type EntityKind string
+
+// The IAM entity kinds.
+const (
+	EntityUser   EntityKind = "user"
+	EntityGroup  EntityKind = "group"
+	EntityRole   EntityKind = "role"
+	EntityPolicy EntityKind = "policy" // customer managed policy
+)
+
+// Entity is one IAM user, group, role or managed policy. The store keeps
+// the identifying fields in columns and everything else (tags, inline and
+// attached policies, memberships, trust policy, policy versions) in Doc, an
+// opaque JSON document owned by package iam.
+type Entity struct {
+	Account string
+	Kind    EntityKind
+	Name    string
+	ID      string // AIDA..., AGPA..., AROA..., ANPA...
+	Path    string // "/" or "/division/"
+	Created time.Time
+	Doc     []byte // never nil on read: "{}" at least when written empty
 }
 
 // Key is a key-encryption key (what a KmsKeyId names), sealed by the root key.
