@@ -1,13 +1,31 @@
-// Package iam keeps coffer's identities: accounts, their principals and the
-// SigV4 access keys that authenticate them.
+// Package iam keeps coffer's identities: accounts, IAM users, groups, roles,
+// customer managed and inline policies, the SigV4 access keys that
+// authenticate principals, and STS role sessions (AssumeRole). It answers
+// two questions on every request's path: which principal signed with this
+// key (LookupAccessKey) and which policies apply to it (Identity).
 //
 // Access key secrets are needed in clear to verify HMAC signatures, so they are
 // stored sealed by the root key (never hashed, never in clear) and kept
-// unsealed only in this package's in-memory cache.
+// unsealed only in this package's in-memory cache. Temporary credentials are
+// not stored at all: the session token carries the session, sealed by the
+// root key, so that any node sharing the root key verifies it without a
+// store read.
+//
+// # Consistency
+//
+// IAM is eventually consistent, in AWS and here. A change made through this
+// Service (a key deactivated or deleted, a policy changed) takes effect on
+// this node at once: the credential is dropped from the cache and every
+// cached Identity is discarded. Several coffer nodes may share one store; a
+// node does not hear of another's changes, so every cache entry
+// (credentials and identities) lives at most CacheTTL (2 seconds) before it
+// is read from the store again. A deactivated key therefore stops working on
+// every node within 2 seconds.
 //
 // Imported by internal/server (wiring), internal/awsapi (to resolve the key of
-// a signed request) and internal/secrets (principal types). It must not import
-// net/http, internal/awsapi or any storage driver.
+// a signed request and serve the IAM and STS APIs) and internal/secrets
+// (principal and identity types). It must not import net/http,
+// internal/awsapi, internal/seal or any storage driver.
 package iam
 
 import (
@@ -16,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,14 +42,51 @@ import (
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
-// ErrUnknownKey reports an access key id that does not exist or is inactive.
+// CacheTTL bounds the life of every cached credential and identity, so that a
+// change made on another node sharing the store is seen within it.
+const CacheTTL = 2 * time.Second
+
+// ErrUnknownKey reports an access key id that does not exist or is inactive,
+// or a session token that does not belong to it.
 var ErrUnknownKey = errors.New("iam: unknown access key")
+
+// ErrExpiredToken reports temporary credentials whose session has expired
+// (the front door answers ExpiredTokenException).
+var ErrExpiredToken = errors.New("iam: the security token included in the request is expired")
+
+// PrincipalKind says what kind of principal signed a request.
+type PrincipalKind int
+
+// The principal kinds. The zero value is no kind: a Principal built
+// without one is allowed nothing (Identity gives it no policies).
+const (
+	KindRoot        PrincipalKind = iota + 1 // the account's root user
+	KindUser                                 // an IAM user
+	KindAssumedRole                          // a role session (temporary credentials)
+)
 
 // Principal is an authenticated caller.
 type Principal struct {
 	Account string // 12-digit account id
-	ARN     string // e.g. arn:aws:iam::123456789012:root
-	KeyID   string // access key id that signed the request
+	// ARN: arn:aws:iam::123456789012:root, ...:user/path/name, or
+	// arn:aws:sts::123456789012:assumed-role/ROLE/SESSION.
+	ARN   string
+	KeyID string // access key id that signed the request
+
+	Kind PrincipalKind
+	// Name is the user's name (KindUser) or the role's name
+	// (KindAssumedRole); "" for the root.
+	Name string
+	// UserID is aws:userid: the account id for the root, the user's AIDA...
+	// id, or "AROA...:SESSION" for a role session.
+	UserID string
+	// RoleARN and SessionName are set for KindAssumedRole.
+	RoleARN     string
+	SessionName string
+
+	// sessionPolicy is the session policy of a role session ("" if none),
+	// as the session token carried it.
+	sessionPolicy string
 }
 
 // Credential is an access key with its secret in clear. It never prints the
@@ -38,6 +94,9 @@ type Principal struct {
 type Credential struct {
 	Principal Principal
 	secret    string
+	// Expires is when temporary credentials stop working; zero for
+	// permanent keys.
+	Expires time.Time
 }
 
 // Secret returns the secret access key, for signature verification only.
@@ -49,21 +108,46 @@ func (c *Credential) String() string { return "iam.Credential{" + c.Principal.Ke
 // GoString implements fmt.GoStringer without the secret.
 func (c *Credential) GoString() string { return c.String() }
 
-// Service manages accounts and access keys.
+// Service manages accounts, IAM entities, access keys and role sessions.
 type Service struct {
 	store     storage.Store
 	root      envelope.Wrapper
 	partition string
 	now       func() time.Time
 
-	mu    sync.RWMutex
-	cache map[string]*Credential
+	mu sync.RWMutex
+	// creds caches credentials by access key id; ids caches identities.
+	creds     map[string]credEntry
+	ids       map[identityKey]identityEntry
+	nextSweep int // sweep expired entries when a map grows past this
 }
 
-// New returns a Service over store; root seals access key secrets.
-func New(store storage.Store, root envelope.Wrapper, partition string, now func() time.Time) *Service {
-	return &Service{store: store, root: root, partition: partition, now: now, cache: make(map[string]*Credential)}
+type credEntry struct {
+	cred    *Credential
+	token   string // the session token it was opened from (ASIA keys)
+	expires time.Time
 }
+
+// identityKey addresses a cached Identity: by ARN, and for role sessions
+// also by key id (each session has its own session policy).
+type identityKey struct{ arn, keyID string }
+
+type identityEntry struct {
+	id      *Identity
+	expires time.Time
+}
+
+// New returns a Service over store; root seals access key secrets and
+// session tokens. now is the clock (time.Now outside tests).
+func New(store storage.Store, root envelope.Wrapper, partition string, now func() time.Time) *Service {
+	return &Service{
+		store: store, root: root, partition: partition, now: now,
+		creds: make(map[string]credEntry), ids: make(map[identityKey]identityEntry),
+		nextSweep: minSweep,
+	}
+}
+
+const minSweep = 1024
 
 var (
 	accountRE   = regexp.MustCompile(`^[0-9]{12}$`)
@@ -90,11 +174,11 @@ func ValidateAccessKey(id, secret string) error {
 	return errors.Join(errs...)
 }
 
+const secretChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
 // NewRootKey generates an access key pair in AWS's shapes: a 20-character
 // AKIA... id and a 40-character secret.
 func NewRootKey() (id, secret string) {
-	const idChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-	const secretChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	return "AKIA" + randomString(16, idChars), randomString(40, secretChars)
 }
 
@@ -166,22 +250,69 @@ func (s *Service) EnsureRoot(ctx context.Context, account, keyID, secret string)
 	return created, nil
 }
 
-// LookupAccessKey returns the active credential for an access key id, or
-// ErrUnknownKey.
-func (s *Service) LookupAccessKey(ctx context.Context, keyID string) (*Credential, error) {
-	s.mu.RLock()
-	c, ok := s.cache[keyID]
-	s.mu.RUnlock()
-	if ok {
-		return c, nil
+// CreateAccount adds an account with a new root access key (coffer account
+// create); id "" generates an account id. It is called on the store
+// directly, with no caller to authorize. An existing account is an *Error
+// with Code EntityAlreadyExists.
+func (s *Service) CreateAccount(ctx context.Context, id string) (accountID, keyID, secret string, err error) {
+	if id == "" {
+		id = NewAccountID()
+	} else if err := ValidateAccountID(id); err != nil {
+		return "", "", "", newError("ValidationError", "The account id %s must be 12 digits.", id)
 	}
-	if !accessKeyRE.MatchString(keyID) {
+	keyID, secret = NewRootKey()
+	sealed, err := s.root.Wrap(ctx, []byte(secret), keyAAD(keyID))
+	if err != nil {
+		return "", "", "", fmt.Errorf("seal access key: %w", err)
+	}
+	err = s.store.Update(ctx, func(tx storage.Tx) error {
+		now := s.clock()
+		if err := tx.InsertAccount(&storage.Account{ID: id, Created: now}); errors.Is(err, storage.ErrConflict) {
+			return newError("EntityAlreadyExists", "Account %s already exists.", id)
+		} else if err != nil {
+			return err
+		}
+		return tx.InsertAccessKey(&storage.AccessKey{
+			ID: keyID, Account: id, Principal: s.RootARN(id),
+			SecretCiphertext: sealed, Active: true, Created: now,
+		})
+	})
+	if err != nil {
+		return "", "", "", err
+	}
+	return id, keyID, secret, nil
+}
+
+// LookupAccessKey returns the credential of an active access key id. For
+// temporary credentials (ASIA...) sessionToken must be the token issued
+// with them: a forged token or one of another key is ErrUnknownKey, an
+// expired one ErrExpiredToken. Permanent keys refuse a non-empty token.
+//
+// A cache hit is a map read under a read lock.
+func (s *Service) LookupAccessKey(ctx context.Context, keyID, sessionToken string) (*Credential, error) {
+	now := s.now()
+	s.mu.RLock()
+	e, ok := s.creds[keyID]
+	s.mu.RUnlock()
+	if ok && e.token == sessionToken && now.Before(e.expires) {
+		return e.cred, nil
+	}
+	if strings.HasPrefix(keyID, "ASIA") {
+		return s.openSession(ctx, keyID, sessionToken, now)
+	}
+	if sessionToken != "" || !accessKeyRE.MatchString(keyID) {
 		return nil, ErrUnknownKey
 	}
 	var k *storage.AccessKey
+	var user *storage.Entity
 	err := s.store.View(ctx, func(tx storage.Tx) error {
 		var err error
-		k, err = tx.AccessKey(keyID)
+		if k, err = tx.AccessKey(keyID); err != nil || !k.Active {
+			return err
+		}
+		if name, ok := s.userNameOf(k.Account, k.Principal); ok {
+			user, err = tx.Entity(k.Account, storage.EntityUser, name)
+		}
 		return err
 	})
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && !k.Active) {
@@ -194,11 +325,75 @@ func (s *Service) LookupAccessKey(ctx context.Context, keyID string) (*Credentia
 	if err != nil {
 		return nil, fmt.Errorf("unseal access key %s: %w", keyID, err)
 	}
-	c = &Credential{Principal: Principal{Account: k.Account, ARN: k.Principal, KeyID: k.ID}, secret: string(secret)}
-	s.mu.Lock()
-	s.cache[keyID] = c
-	s.mu.Unlock()
+	p := Principal{Account: k.Account, ARN: k.Principal, KeyID: k.ID}
+	switch {
+	case k.Principal == s.RootARN(k.Account):
+		p.Kind, p.UserID = KindRoot, k.Account
+	case user != nil:
+		p.Kind, p.Name, p.UserID = KindUser, user.Name, user.ID
+	default:
+		return nil, ErrUnknownKey // a key of a user that no longer exists
+	}
+	c := &Credential{Principal: p, secret: string(secret)}
+	s.putCred(keyID, credEntry{cred: c, expires: now.Add(CacheTTL)}, now)
 	return c, nil
+}
+
+// userNameOf returns the user name of a user ARN of account.
+func (s *Service) userNameOf(account, arn string) (string, bool) {
+	prefix := "arn:" + s.partition + ":iam::" + account + ":user/"
+	if !strings.HasPrefix(arn, prefix) {
+		return "", false
+	}
+	return arn[strings.LastIndexByte(arn, '/')+1:], true
+}
+
+func (s *Service) putCred(keyID string, e credEntry, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.creds) >= s.nextSweep {
+		s.sweepLocked(now)
+	}
+	s.creds[keyID] = e
+}
+
+func (s *Service) putIdentity(k identityKey, e identityEntry, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.ids) >= s.nextSweep {
+		s.sweepLocked(now)
+	}
+	s.ids[k] = e
+}
+
+// sweepLocked drops the entries expired at now; s.mu is held.
+func (s *Service) sweepLocked(now time.Time) {
+	for k, e := range s.creds {
+		if !now.Before(e.expires) {
+			delete(s.creds, k)
+		}
+	}
+	for k, e := range s.ids {
+		if !now.Before(e.expires) {
+			delete(s.ids, k)
+		}
+	}
+	s.nextSweep = max(minSweep, 2*max(len(s.creds), len(s.ids)))
+}
+
+// forgetKey drops a credential from the cache: called after a key changes.
+func (s *Service) forgetKey(keyID string) {
+	s.mu.Lock()
+	delete(s.creds, keyID)
+	s.mu.Unlock()
+}
+
+// forgetIdentities drops every cached identity: called after any change of
+// IAM data that policies or tags depend on.
+func (s *Service) forgetIdentities() {
+	s.mu.Lock()
+	clear(s.ids)
+	s.mu.Unlock()
 }
 
 // keyAAD binds a sealed access key secret to its key id.

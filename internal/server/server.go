@@ -22,7 +22,7 @@ import (
 	"github.com/coffer-dev/coffer/internal/iam"
 	"github.com/coffer-dev/coffer/internal/seal"
 	"github.com/coffer-dev/coffer/internal/secrets"
-	"github.com/coffer-dev/coffer/internal/storage/sqlite"
+	"github.com/coffer-dev/coffer/internal/storage"
 )
 
 // purgeInterval is how often secrets past their recovery window are removed.
@@ -37,7 +37,8 @@ const (
 
 // app is a built coffer: every service wired, not yet serving.
 type app struct {
-	store   *sqlite.DB
+	store   storage.Store
+	iam     *iam.Service
 	secrets *secrets.Service
 	handler http.Handler
 }
@@ -55,9 +56,9 @@ func build(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (*a
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, dbFile))
+	store, err := openStoreLog(ctx, cfg, log) // store.go: SQLite or PostgreSQL
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, err
 	}
 	now := time.Now
 	ids := iam.New(store, root, cfg.Partition, now)
@@ -66,8 +67,8 @@ func build(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (*a
 		return nil, err
 	}
 	svc := secrets.New(secrets.Config{Store: store, Root: root, Partition: cfg.Partition, Now: now, Logger: log})
-	api := awsapi.New(awsapi.Config{Secrets: svc, Keys: ids, Now: now, Logger: log})
-	return &app{store: store, secrets: svc, handler: api}, nil
+	api := awsapi.New(awsapi.Config{Secrets: svc, IAM: ids, Now: now, Logger: log})
+	return &app{store: store, iam: ids, secrets: svc, handler: api}, nil
 }
 
 // Run serves until ctx is done, then shuts down cleanly. It prints the
@@ -93,10 +94,14 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) error
 	}
 	fmt.Fprintf(out, "coffer: listening on http://%s\n", ln.Addr())
 
-	// Secrets whose recovery window ended are purged in the background.
+	// Secrets whose recovery window ended are purged in the background,
+	// on one node of a cluster at a time (jobs.go).
 	purgeCtx, stopPurge := context.WithCancel(ctx)
 	purged := make(chan struct{})
-	go func() { a.secrets.RunPurge(purgeCtx, purgeInterval); close(purged) }()
+	go func() {
+		runJob(purgeCtx, a.store, "purge", log, func(ctx context.Context) { a.secrets.RunPurge(ctx, purgeInterval) })
+		close(purged)
+	}()
 	defer func() { stopPurge(); <-purged }()
 
 	errc := make(chan error, 1)

@@ -90,7 +90,10 @@ type Tx interface {
 	UpdateEntity(e *Entity) error
 	DeleteEntity(account string, kind EntityKind, name string) error
 	// Entities returns every entity of one kind in an account, ordered by
-	// name case-insensitively (then byte-wise).
+	// name case-insensitively: by the lower-cased name (strings.ToLower),
+	// compared byte-wise (in PostgreSQL: COLLATE "C"). Backends lower-case
+	// names in Go, not with SQL lower(), so that every backend keys a name
+	// alike.
 	Entities(account string, kind EntityKind) ([]*Entity, error)
 
 	// Key-encryption keys, addressed by (account, region, key id).

@@ -26,6 +26,16 @@ const (
 	stAccessKey
 	stInsertKey
 	stKey
+	// IAM (iam.go).
+	stAccounts
+	stUpdateAccessKey
+	stDeleteAccessKey
+	stAccessKeys
+	stInsertEntity
+	stEntity
+	stUpdateEntity
+	stDeleteEntity
+	stEntities
 
 	stInsertSecret
 	stUpdateSecret
@@ -83,6 +93,23 @@ var queries = [numStmts]string{
 	stInsertKey: "INSERT INTO keys (account, region, key_id, material, created_ms) VALUES (?, ?, ?, ?, ?)",
 	stKey: `SELECT account, region, key_id, material, created_ms
 		FROM keys WHERE account = ? AND region = ? AND key_id = ?`,
+
+	stAccounts: "SELECT id, created_ms FROM accounts ORDER BY id",
+	stUpdateAccessKey: `UPDATE access_keys SET account = ?2, principal = ?3, secret_ciphertext = ?4,
+		active = ?5, created_ms = ?6 WHERE id = ?1`,
+	stDeleteAccessKey: "DELETE FROM access_keys WHERE id = ?",
+	// Walks the index access_keys_principal (migration 0004).
+	stAccessKeys: `SELECT id, account, principal, secret_ciphertext, active, created_ms
+		FROM access_keys WHERE account = ? AND principal = ? ORDER BY created_ms, id`,
+	stInsertEntity: `INSERT INTO iam_entities (account, kind, name_key, name, id, path, created_ms, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	stEntity: `SELECT account, kind, name, id, path, created_ms, doc
+		FROM iam_entities WHERE account = ? AND kind = ? AND name_key = ?`,
+	stUpdateEntity: `UPDATE iam_entities SET name = ?4, id = ?5, path = ?6, created_ms = ?7, doc = ?8
+		WHERE account = ?1 AND kind = ?2 AND name_key = ?3`,
+	stDeleteEntity: "DELETE FROM iam_entities WHERE account = ? AND kind = ? AND name_key = ?",
+	stEntities: `SELECT account, kind, name, id, path, created_ms, doc
+		FROM iam_entities WHERE account = ? AND kind = ? ORDER BY name_key, name`,
 
 	stInsertSecret: "INSERT INTO secrets (" + secretCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	stUpdateSecret: `UPDATE secrets SET account = ?2, region = ?3, name = ?4, description = ?5,

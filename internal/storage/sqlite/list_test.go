@@ -254,7 +254,9 @@ func TestMigrationBackfillsFilterIndex(t *testing.T) {
 	}
 	// Take the database back to schema version 1.
 	for _, stmt := range []string{
-		"DROP INDEX secrets_by_deletion",
+		"DROP INDEX access_keys_principal", // 0004
+		"DROP TABLE iam_entities",
+		"DROP INDEX secrets_by_deletion", // 0003
 		"DROP INDEX secrets_by_accessed_order",
 		"ALTER TABLE secrets DROP COLUMN accessed_order",
 		"DROP INDEX secrets_by_changed",

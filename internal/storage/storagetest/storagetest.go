@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"VersionPlaceholder", testVersionPlaceholder},
 	}
 	tests = append(tests, listTests...)
+	tests = append(tests, iamTests...)
 	tests = append(tests, []suiteTest{
 		{"UpdateError", testUpdateError},
 		{"UpdatePanic", testUpdatePanic},
