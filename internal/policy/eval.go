@@ -1,0 +1,432 @@
+package policy
+
+import (
+	"strconv"
+	"strings"
+)
+
+// principalMatch says how strongly the statement's Principal (or
+// NotPrincipal) names the request's principal; pmNone when it does not.
+func (st *statement) principalMatch(p *Principal) int {
+	if !st.hasPrincipal {
+		return pmWildcard
+	}
+	if st.notPrincipal {
+		if st.principals.excludes(p) {
+			return pmNone
+		}
+		return pmWildcard
+	}
+	return st.principals.match(p)
+}
+
+func (s *principalSet) match(p *Principal) int {
+	best := pmNone
+	if s.any {
+		best = pmWildcard
+	}
+	for _, a := range s.arns {
+		if p.ARN != "" && a == p.ARN {
+			return pmDirect
+		}
+		if p.RoleARN != "" && a == p.RoleARN && best < pmRole {
+			best = pmRole
+		}
+	}
+	if best < pmAccount && p.Account != "" {
+		for _, a := range s.accounts {
+			if a == p.Account {
+				best = pmAccount
+				break
+			}
+		}
+	}
+	for _, v := range s.services {
+		if strings.EqualFold(v, p.ARN) {
+			return pmDirect
+		}
+	}
+	for _, v := range s.federated {
+		if v == p.ARN {
+			return pmDirect
+		}
+	}
+	for _, v := range s.canonical {
+		if v == p.ARN {
+			return pmDirect
+		}
+	}
+	return best
+}
+
+// excludes reports whether a NotPrincipal list leaves p out: "*" leaves
+// everyone out; otherwise every layer AWS evaluates for p must be listed
+// (AWS: "When you use NotPrincipal with Deny, you must also specify the
+// account ARN of the not-denied principal"): the account, the principal's
+// own ARN (unless it is the account's root), and the role of a session.
+func (s *principalSet) excludes(p *Principal) bool {
+	if s.any {
+		return true
+	}
+	if p.Account == "" && p.ARN != "" {
+		// a service or federated principal: its own entry is enough
+		for _, v := range s.services {
+			if strings.EqualFold(v, p.ARN) {
+				return true
+			}
+		}
+		for _, v := range s.federated {
+			if v == p.ARN {
+				return true
+			}
+		}
+		for _, v := range s.canonical {
+			if v == p.ARN {
+				return true
+			}
+		}
+		return false
+	}
+	if !contains(s.accounts, p.Account) {
+		return false
+	}
+	if p.ARN != "" && !strings.HasSuffix(p.ARN, ":root") && !contains(s.arns, p.ARN) {
+		return false
+	}
+	if p.RoleARN != "" && !contains(s.arns, p.RoleARN) {
+		return false
+	}
+	return true
+}
+
+func contains(l []string, v string) bool {
+	for _, e := range l {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}
+
+// applies reports whether the statement applies to the request, and how
+// its principal matched.
+func (st *statement) applies(ev *evalState) (bool, int) {
+	r := ev.r
+	hit := false
+	for i := range st.actions {
+		if st.actions[i].match(r.Action, ev.svc, ev.name, ev.split, ev) {
+			hit = true
+			break
+		}
+	}
+	if hit == st.notAction {
+		return false, pmNone
+	}
+	if st.hasResource {
+		hit = false
+		for i := range st.resources {
+			if st.resources[i].match(r.Resource, ev) {
+				hit = true
+				break
+			}
+		}
+		if hit == st.notResource {
+			return false, pmNone
+		}
+	}
+	pm := st.principalMatch(&r.Principal)
+	if pm == pmNone {
+		return false, pmNone
+	}
+	for i := range st.conds {
+		if !st.conds[i].eval(ev) {
+			return false, pmNone
+		}
+	}
+	return true, pm
+}
+
+// ref names an applying statement during an evaluation.
+type ref struct {
+	p  *Policy
+	st int32
+}
+
+// refs collects applying statements, without allocating for the first
+// few.
+type refs struct {
+	n     int
+	small [16]ref
+	more  []ref
+}
+
+func (rs *refs) add(p *Policy, st int) {
+	if rs.n < len(rs.small) {
+		rs.small[rs.n] = ref{p, int32(st)}
+	} else {
+		rs.more = append(rs.more, ref{p, int32(st)})
+	}
+	rs.n++
+}
+
+func (rs *refs) get(i int) ref {
+	if i < len(rs.small) {
+		return rs.small[i]
+	}
+	return rs.more[i-len(rs.small)]
+}
+
+// verdict is one policy's (or one group's) evaluation.
+type verdict struct {
+	deny, allow bool
+	allowPM     int // strongest principal match among applying Allows
+}
+
+// eval runs every statement of p; applying statements are added to out.
+func (p *Policy) eval(ev *evalState, v *verdict, out *refs) {
+	for i := range p.stmts {
+		st := &p.stmts[i]
+		ok, pm := st.applies(ev)
+		if !ok {
+			continue
+		}
+		if st.effect == Deny {
+			v.deny = true
+		} else {
+			v.allow = true
+			if pm > v.allowPM {
+				v.allowPM = pm
+			}
+		}
+		out.add(p, i)
+	}
+}
+
+func newEvalState(r *Request) evalState {
+	ev := evalState{r: r, ctx: r.Context}
+	ev.svc, ev.name, ev.split = strings.Cut(r.Action, ":")
+	return ev
+}
+
+// Evaluate says what this policy alone says of r: Deny if any statement
+// that applies denies, else Allow if one allows, else NotApplicable; and
+// the deciding statements.
+func (p *Policy) Evaluate(r *Request) (Decision, []Match) {
+	ev := newEvalState(r)
+	var v verdict
+	var rs refs
+	p.eval(&ev, &v, &rs)
+	d := NotApplicable
+	switch {
+	case v.deny:
+		d = Deny
+	case v.allow:
+		d = Allow
+	default:
+		return NotApplicable, nil
+	}
+	var out []Match
+	for i := 0; i < rs.n; i++ {
+		rf := rs.get(i)
+		st := &rf.p.stmts[rf.st]
+		if st.effect == d {
+			out = append(out, Match{Policy: p.name, Sid: st.sid, Index: st.index, Effect: st.effect})
+		}
+	}
+	return d, out
+}
+
+// Authorize runs AWS's evaluation logic over in (see the package
+// documentation for the rules and the choices made).
+func Authorize(in *Input) Result {
+	r := in.Request
+	ev := newEvalState(r)
+	var rs refs
+	var id, sess, res verdict
+	idEnd := 0
+	for _, p := range in.Identity {
+		if p != nil {
+			p.eval(&ev, &id, &rs)
+		}
+	}
+	idEnd = rs.n
+	if in.Session != nil {
+		in.Session.eval(&ev, &sess, &rs)
+	}
+	sessEnd := rs.n
+	if in.Resource != nil {
+		in.Resource.eval(&ev, &res, &rs)
+	}
+
+	// group of a collected statement: 0 identity, 1 session, 2 resource
+	group := func(i int) int {
+		switch {
+		case i < idEnd:
+			return 0
+		case i < sessEnd:
+			return 1
+		}
+		return 2
+	}
+	collect := func(effect Decision, want [3]bool) []Match {
+		var out []Match
+		for i := 0; i < rs.n; i++ {
+			if !want[group(i)] {
+				continue
+			}
+			rf := rs.get(i)
+			st := &rf.p.stmts[rf.st]
+			if st.effect != effect {
+				continue
+			}
+			if out == nil {
+				out = make([]Match, 0, 4)
+			}
+			out = append(out, Match{Policy: rf.p.name, Sid: st.sid, Index: st.index, Effect: st.effect})
+		}
+		return out
+	}
+
+	if id.deny || sess.deny || res.deny {
+		reason := ExplicitDenyResource
+		switch {
+		case id.deny:
+			reason = ExplicitDenyIdentity
+		case sess.deny:
+			reason = ExplicitDenySession
+		}
+		return Result{Reason: reason, Matched: collect(Deny, [3]bool{true, true, true})}
+	}
+
+	identityOK := in.Root || id.allow
+	sessionOK := in.Session == nil || sess.allow
+	idSide := identityOK && sessionOK
+	same := in.ResourceAccount == "" || in.ResourceAccount == r.Principal.Account
+	trust := in.Resource != nil && in.Resource.kind == Trust
+
+	var allowed, useID, useRes bool
+	var reason Reason
+	switch {
+	case same && !trust:
+		// Union of the identity side and the resource policy; how far a
+		// resource-policy Allow reaches depends on whom it names.
+		resOK := false
+		if res.allow {
+			switch res.allowPM {
+			case pmDirect:
+				resOK = true
+			case pmRole, pmWildcard:
+				resOK = sessionOK
+			case pmAccount:
+				resOK = idSide // the account delegates to IAM
+			}
+		}
+		allowed, useID, useRes = idSide || resOK, idSide, resOK
+		switch {
+		case allowed:
+		case identityOK && !sessionOK,
+			res.allow && (res.allowPM == pmRole || res.allowPM == pmWildcard) && !sessionOK:
+			reason = NoSessionAllow
+		default:
+			reason = NoIdentityAllow
+		}
+	case same && trust:
+		// A role's trust policy must always allow; naming the account
+		// delegates to the caller's identity policies.
+		resOK := false
+		if res.allow {
+			switch res.allowPM {
+			case pmDirect:
+				resOK = true
+			case pmRole, pmWildcard:
+				resOK = sessionOK
+			case pmAccount:
+				resOK = idSide
+			}
+		}
+		allowed, useRes = resOK, resOK
+		useID = resOK && res.allowPM == pmAccount
+		switch {
+		case allowed:
+		case !res.allow:
+			reason = NoResourceAllow
+		case res.allowPM == pmAccount && !identityOK:
+			reason = NoIdentityAllow
+		default:
+			reason = NoSessionAllow
+		}
+	default:
+		// Cross account: both sides must allow.
+		allowed = idSide && res.allow
+		useID, useRes = allowed, allowed
+		switch {
+		case allowed:
+		case !identityOK:
+			reason = NoIdentityAllow
+		case !sessionOK:
+			reason = NoSessionAllow
+		default:
+			reason = NoResourceAllow
+		}
+	}
+	if !allowed {
+		return Result{Reason: reason}
+	}
+	// The session policy decided too when it capped a resource-policy
+	// grant that did not name the principal itself.
+	useSess := useID || (useRes && in.Session != nil && res.allowPM != pmDirect)
+	return Result{Allowed: true, Reason: Allowed, Matched: collect(Allow, [3]bool{useID, useSess, useRes})}
+}
+
+// Denial returns the tail of AWS's AccessDeniedException message for a
+// denied result, e.g. "because no identity-based policy allows the
+// secretsmanager:GetSecretValue action"; "" for an allowed one.
+func (r Result) Denial(action string) string {
+	switch r.Reason {
+	case NoIdentityAllow:
+		return "because no identity-based policy allows the " + action + " action"
+	case NoResourceAllow:
+		return "because no resource-based policy allows the " + action + " action"
+	case NoSessionAllow:
+		return "because no session policy allows the " + action + " action"
+	case ExplicitDenyIdentity:
+		return "with an explicit deny in an identity-based policy"
+	case ExplicitDenyResource:
+		return "with an explicit deny in a resource-based policy"
+	case ExplicitDenySession:
+		return "with an explicit deny in a session policy"
+	}
+	return ""
+}
+
+// String names the decision (for messages and test output).
+func (d Decision) String() string {
+	switch d {
+	case Allow:
+		return "Allow"
+	case Deny:
+		return "Deny"
+	}
+	return "NotApplicable"
+}
+
+// String names the reason (for messages and test output).
+func (r Reason) String() string {
+	switch r {
+	case Allowed:
+		return "Allowed"
+	case NoIdentityAllow:
+		return "NoIdentityAllow"
+	case NoResourceAllow:
+		return "NoResourceAllow"
+	case NoSessionAllow:
+		return "NoSessionAllow"
+	case ExplicitDenyIdentity:
+		return "ExplicitDenyIdentity"
+	case ExplicitDenyResource:
+		return "ExplicitDenyResource"
+	case ExplicitDenySession:
+		return "ExplicitDenySession"
+	}
+	return "Reason(" + strconv.Itoa(int(r)) + ")"
+}
