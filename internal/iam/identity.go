@@ -197,47 +197,80 @@ func (id *Identity) PolicyPrincipal() policy.Principal {
 	return policy.Principal{ARN: id.Principal.ARN, Account: id.Principal.Account, RoleARN: id.Principal.RoleARN}
 }
 
-// Fill sets the global condition keys that describe the principal
-// and the request into c, for an authorization of this identity's request:
+// Fill makes the global condition keys that describe the principal and the
+// request available to c, computed only when a policy asks for them:
 // aws:PrincipalArn (a role session's role ARN), aws:PrincipalAccount,
 // aws:PrincipalType, aws:userid, aws:username (users), aws:PrincipalTag/<key>,
 // aws:SourceIp, aws:SecureTransport, aws:CurrentTime, aws:EpochTime,
 // aws:RequestedRegion and aws:UserAgent (those of rc that are set). Callers
-// add their service's own keys (aws:ResourceTag/..., secretsmanager:...)
-// after it.
+// Set their service's own keys (aws:ResourceTag/..., secretsmanager:...);
+// keys Set explicitly win.
 func (id *Identity) Fill(c *policy.Context, rc RequestContext) {
+	c.SetSource(func(key string) ([]string, bool) { return id.ConditionKey(key, &rc) })
+}
+
+// ConditionKey answers one lower-cased global condition key of Fill's list
+// for a request of this identity; false when the key is absent. Callers
+// with keys of their own chain it behind them in a policy.Context source.
+func (id *Identity) ConditionKey(key string, rc *RequestContext) ([]string, bool) {
 	p := &id.Principal
-	switch p.Kind {
-	case KindRoot:
-		c.Set("aws:PrincipalArn", p.ARN)
-		c.Set("aws:PrincipalType", "Account")
-	case KindUser:
-		c.Set("aws:PrincipalArn", p.ARN)
-		c.Set("aws:PrincipalType", "User")
-		c.Set("aws:username", p.Name)
-	case KindAssumedRole:
-		c.Set("aws:PrincipalArn", p.RoleARN)
-		c.Set("aws:PrincipalType", "AssumedRole")
+	one := func(v string) ([]string, bool) { return []string{v}, true }
+	switch key {
+	case "aws:principalarn":
+		if p.Kind == KindAssumedRole {
+			return one(p.RoleARN)
+		}
+		return one(p.ARN)
+	case "aws:principaltype":
+		switch p.Kind {
+		case KindRoot:
+			return one("Account")
+		case KindUser:
+			return one("User")
+		case KindAssumedRole:
+			return one("AssumedRole")
+		}
+	case "aws:username":
+		if p.Kind == KindUser {
+			return one(p.Name)
+		}
+	case "aws:principalaccount":
+		return one(p.Account)
+	case "aws:userid":
+		if p.UserID != "" {
+			return one(p.UserID)
+		}
+	case "aws:sourceip":
+		if rc.SourceIP != "" {
+			return one(rc.SourceIP)
+		}
+	case "aws:securetransport":
+		return one(strconv.FormatBool(rc.SecureTransport))
+	case "aws:currenttime":
+		if !rc.Now.IsZero() {
+			return one(rc.Now.UTC().Format(time.RFC3339))
+		}
+	case "aws:epochtime":
+		if !rc.Now.IsZero() {
+			return one(strconv.FormatInt(rc.Now.Unix(), 10))
+		}
+	case "aws:requestedregion":
+		if rc.Region != "" {
+			return one(rc.Region)
+		}
+	case "aws:useragent":
+		if rc.UserAgent != "" {
+			return one(rc.UserAgent)
+		}
+	default:
+		if tag, ok := strings.CutPrefix(key, "aws:principaltag/"); ok {
+			// Tag keys compare case-insensitively, as condition keys do.
+			for k, v := range id.Tags {
+				if strings.EqualFold(k, tag) {
+					return one(v)
+				}
+			}
+		}
 	}
-	c.Set("aws:PrincipalAccount", p.Account)
-	if p.UserID != "" {
-		c.Set("aws:userid", p.UserID)
-	}
-	for k, v := range id.Tags {
-		c.Set("aws:PrincipalTag/"+k, v)
-	}
-	if rc.SourceIP != "" {
-		c.Set("aws:SourceIp", rc.SourceIP)
-	}
-	c.Set("aws:SecureTransport", strconv.FormatBool(rc.SecureTransport))
-	if !rc.Now.IsZero() {
-		c.Set("aws:CurrentTime", rc.Now.UTC().Format(time.RFC3339))
-		c.Set("aws:EpochTime", strconv.FormatInt(rc.Now.Unix(), 10))
-	}
-	if rc.Region != "" {
-		c.Set("aws:RequestedRegion", rc.Region)
-	}
-	if rc.UserAgent != "" {
-		c.Set("aws:UserAgent", rc.UserAgent)
-	}
+	return nil, false
 }

@@ -38,10 +38,17 @@ type Principal struct {
 // Context holds the condition keys of one request. Keys compare
 // case-insensitively, as AWS's do; every value is a string (numbers, dates,
 // booleans and addresses in their policy text forms). A zero Context is
-// empty and usable.
+// empty and usable. Keys may be set explicitly (Set, Add) or supplied on
+// demand by a source (SetSource); explicit keys win.
 type Context struct {
-	keys   []string // lower-cased
-	values [][]string
+	entries []ctxEntry
+	buf     []string // backing store of the values Set copies (each slice capped)
+	source  func(lowerKey string) ([]string, bool)
+}
+
+type ctxEntry struct {
+	key    string // lower-cased
+	values []string
 }
 
 // Request is one authorization question.
@@ -112,6 +119,8 @@ type Result struct {
 	Reason  Reason
 	// Matched lists the statements that decided: the denying ones for a
 	// deny, the allowing ones for an allow; empty for an implicit deny.
+	// It may share memory with the evaluated policies: treat it as
+	// read-only (copy it before changing an element).
 	Matched []Match
 }
 

@@ -27,7 +27,7 @@ var (
 		"arn:aws:iam::" + acctA + ":role/R", "arn:aws:iam::" + acctB + ":role/R",
 		"arn:aws:sts::" + acctA + ":assumed-role/R/s1", "arn:aws:sts::" + acctB + ":assumed-role/R/s2",
 	}
-	vActions    = []string{"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:ListSecrets"}
+	vActions    = []string{"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:ListSecrets", "SecretsManager:GETSECRETVALUE"}
 	vActionPats = []string{"*", "secretsmanager:*", "secretsmanager:Get*", "secretsmanager:GetSecretValue",
 		"SecretsManager:getsecretvalue", "secretsmanager:?utSecretValue", "secretsmanager:Describe*", "secretsmanager:*Secret*", "kms:Decrypt"}
 	vResources = []string{
@@ -187,13 +187,36 @@ func newPool(t testing.TB, rng *rand.Rand, n int) *pool {
 func genCase(t testing.TB, rng *rand.Rand, pl *pool) diffCase {
 	pr := pick(rng, vPrincipals)
 	req := &Request{Principal: pr, Action: pick(rng, vActions), Resource: pick(rng, vResources), Now: pick(rng, vNows), Context: &Context{}}
+	// Half of the cases supply some keys through the Context's source,
+	// which answers a decoy for the keys Set explicitly (they must win).
+	var lazy map[string][]string
+	if rng.Intn(2) == 0 {
+		lazy = map[string][]string{}
+	}
 	for _, g := range vConds {
 		if v := pick(rng, g.ctx); v != nil {
-			req.Context.Set(g.key, v...)
+			if lazy != nil && rng.Intn(2) == 0 {
+				lazy[strings.ToLower(g.key)] = v
+			} else {
+				req.Context.Set(g.key, v...)
+			}
 		}
 	}
+	if lazy != nil {
+		ctx := req.Context
+		req.Context.SetSource(func(k string) ([]string, bool) {
+			if k != strings.ToLower(k) {
+				panic("source asked for a key not lower-cased: " + k)
+			}
+			if _, ok := ctx.explicit(k); ok {
+				return []string{"decoy"}, true
+			}
+			v, ok := lazy[k]
+			return v, ok
+		})
+	}
 	var c diffCase
-	c.ref.req = req
+	c.ref.req, c.ref.lazy = req, lazy
 	for i, n := 0, rng.Intn(4); i < n; i++ {
 		e := pick(rng, pl.identity)
 		c.ref.identity = append(c.ref.identity, e.g)
@@ -219,8 +242,11 @@ func (c *diffCase) String() string {
 	var b strings.Builder
 	r := c.ref.req
 	fmt.Fprintf(&b, "principal=%+v root=%v\naction=%s resource=%s resourceAccount=%q now=%v\ncontext:", r.Principal, c.ref.root, r.Action, r.Resource, c.ref.resourceAccount, r.Now)
-	for i, k := range r.Context.keys {
-		fmt.Fprintf(&b, " %s=%q", k, r.Context.values[i])
+	for _, e := range r.Context.entries {
+		fmt.Fprintf(&b, " %s=%q", e.key, e.values)
+	}
+	if c.ref.lazy != nil {
+		fmt.Fprintf(&b, "\nfrom the source: %q", c.ref.lazy)
 	}
 	for _, p := range c.ref.identity {
 		fmt.Fprintf(&b, "\nidentity %s: %s", p.Name, p.JSON())

@@ -111,19 +111,18 @@ func contains(l []string, v string) bool {
 // applies reports whether the statement applies to the request, and how
 // its principal matched.
 func (st *statement) applies(ev *evalState) (bool, int) {
-	r := ev.r
-	hit := false
-	for i := range st.actions {
-		if st.actions[i].match(r.Action, ev.svc, ev.name, ev.split, ev) {
-			hit = true
-			break
-		}
-	}
-	if hit == st.notAction {
+	if st.matchAction(ev) == st.notAction {
 		return false, pmNone
 	}
+	return st.appliesBeyondAction(ev)
+}
+
+// appliesBeyondAction is applies for a statement whose Action (or
+// NotAction) element admits the request's action.
+func (st *statement) appliesBeyondAction(ev *evalState) (bool, int) {
+	r := ev.r
 	if st.hasResource {
-		hit = false
+		hit := false
 		for i := range st.resources {
 			if st.resources[i].match(r.Resource, ev) {
 				hit = true
@@ -144,6 +143,31 @@ func (st *statement) applies(ev *evalState) (bool, int) {
 		}
 	}
 	return true, pm
+}
+
+// matchAction reports whether one of the statement's Action (or
+// NotAction) entries matches the request's action. When every entry names
+// a literal service, an action of another service is rejected by its
+// prefix alone.
+func (st *statement) matchAction(ev *evalState) bool {
+	if st.services != nil && ev.lowOK && ev.split {
+		known := false
+		for _, s := range st.services {
+			if s == ev.lowSvc {
+				known = true
+				break
+			}
+		}
+		if !known {
+			return false
+		}
+	}
+	for i := range st.actions {
+		if st.actions[i].match(ev) {
+			return true
+		}
+	}
+	return false
 }
 
 // ref names an applying statement during an evaluation.
@@ -183,36 +207,112 @@ type verdict struct {
 }
 
 // eval runs every statement of p; applying statements are added to out.
+// Only the statements whose Action element admits the request's action
+// are looked at, when p's action index knows them.
 func (p *Policy) eval(ev *evalState, v *verdict, out *refs) {
-	for i := range p.stmts {
-		st := &p.stmts[i]
-		ok, pm := st.applies(ev)
-		if !ok {
-			continue
-		}
-		if st.effect == Deny {
-			v.deny = true
-		} else {
-			v.allow = true
-			if pm > v.allowPM {
-				v.allowPM = pm
+	if cand, ok := p.candidates(ev); ok {
+		for _, i := range cand {
+			st := &p.stmts[i]
+			ok, pm := st.appliesBeyondAction(ev)
+			if ok {
+				p.record(int(i), pm, v, out)
 			}
 		}
-		out.add(p, i)
+		return
+	}
+	for i := range p.stmts {
+		ok, pm := p.stmts[i].applies(ev)
+		if ok {
+			p.record(i, pm, v, out)
+		}
 	}
 }
 
-func newEvalState(r *Request) evalState {
-	ev := evalState{r: r, ctx: r.Context}
-	ev.svc, ev.name, ev.split = strings.Cut(r.Action, ":")
-	return ev
+func (p *Policy) record(i, pm int, v *verdict, out *refs) {
+	if p.stmts[i].effect == Deny {
+		v.deny = true
+	} else {
+		v.allow = true
+		if pm > v.allowPM {
+			v.allowPM = pm
+		}
+	}
+	out.add(p, i)
+}
+
+// actionIndex is a policy's cache of, per interned action (by id), the
+// statements whose Action/NotAction element admits it, in order. Action
+// matching depends on nothing else (actions take no policy variables), so
+// the answer never changes. An index is immutable once published.
+type actionIndex struct {
+	ids   []int32
+	cands [][]int32
+}
+
+// maxIndexedActions bounds a policy's action index (searched linearly).
+const maxIndexedActions = 64
+
+// candidates returns the statements of p whose Action element admits the
+// request's action, from p's action index (adding the action to it); ok is
+// false when the action is not indexed (the caller then tries every
+// statement).
+func (p *Policy) candidates(ev *evalState) ([]int32, bool) {
+	id := ev.actionID
+	if id < 0 {
+		return nil, false
+	}
+	idx := p.actions.Load()
+	if idx != nil {
+		for i, have := range idx.ids {
+			if have == id {
+				return idx.cands[i], true
+			}
+		}
+		if len(idx.ids) >= maxIndexedActions {
+			return nil, false
+		}
+	}
+	var cand []int32
+	for i := range p.stmts {
+		st := &p.stmts[i]
+		if st.matchAction(ev) != st.notAction {
+			cand = append(cand, int32(i))
+		}
+	}
+	for {
+		old := p.actions.Load()
+		n := &actionIndex{}
+		if old != nil {
+			if len(old.ids) >= maxIndexedActions || containsID(old.ids, id) {
+				break
+			}
+			n.ids = append(old.ids[:len(old.ids):len(old.ids)], id)
+			n.cands = append(old.cands[:len(old.cands):len(old.cands)], cand)
+		} else {
+			n.ids, n.cands = []int32{id}, [][]int32{cand}
+		}
+		if p.actions.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	return cand, true
+}
+
+func containsID(ids []int32, id int32) bool {
+	for _, have := range ids {
+		if have == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Evaluate says what this policy alone says of r: Deny if any statement
 // that applies denies, else Allow if one allows, else NotApplicable; and
 // the deciding statements.
 func (p *Policy) Evaluate(r *Request) (Decision, []Match) {
-	ev := newEvalState(r)
+	var ev evalState
+	ev.init(r)
 	var v verdict
 	var rs refs
 	p.eval(&ev, &v, &rs)
@@ -225,22 +325,44 @@ func (p *Policy) Evaluate(r *Request) (Decision, []Match) {
 	default:
 		return NotApplicable, nil
 	}
-	var out []Match
+	return d, rs.matches(d, func(int) bool { return true })
+}
+
+// matches lists the collected statements of the given effect for which
+// want(i) holds (i their collection index): nil for none, the statement's
+// own one-element list for one (no allocation), else a new list.
+func (rs *refs) matches(effect Decision, want func(i int) bool) []Match {
+	n, last := 0, -1
 	for i := 0; i < rs.n; i++ {
 		rf := rs.get(i)
-		st := &rf.p.stmts[rf.st]
-		if st.effect == d {
-			out = append(out, Match{Policy: p.name, Sid: st.sid, Index: st.index, Effect: st.effect})
+		if want(i) && rf.p.stmts[rf.st].effect == effect {
+			n++
+			last = i
 		}
 	}
-	return d, out
+	switch n {
+	case 0:
+		return nil
+	case 1:
+		rf := rs.get(last)
+		return rf.p.stmts[rf.st].self
+	}
+	out := make([]Match, 0, n)
+	for i := 0; i < rs.n; i++ {
+		rf := rs.get(i)
+		if want(i) && rf.p.stmts[rf.st].effect == effect {
+			out = append(out, rf.p.stmts[rf.st].self[0])
+		}
+	}
+	return out
 }
 
 // Authorize runs AWS's evaluation logic over in (see the package
 // documentation for the rules and the choices made).
 func Authorize(in *Input) Result {
 	r := in.Request
-	ev := newEvalState(r)
+	var ev evalState
+	ev.init(r)
 	var rs refs
 	var id, sess, res verdict
 	idEnd := 0
@@ -269,22 +391,7 @@ func Authorize(in *Input) Result {
 		return 2
 	}
 	collect := func(effect Decision, want [3]bool) []Match {
-		var out []Match
-		for i := 0; i < rs.n; i++ {
-			if !want[group(i)] {
-				continue
-			}
-			rf := rs.get(i)
-			st := &rf.p.stmts[rf.st]
-			if st.effect != effect {
-				continue
-			}
-			if out == nil {
-				out = make([]Match, 0, 4)
-			}
-			out = append(out, Match{Policy: rf.p.name, Sid: st.sid, Index: st.index, Effect: st.effect})
-		}
-		return out
+		return rs.matches(effect, func(i int) bool { return want[group(i)] })
 	}
 
 	if id.deny || sess.deny || res.deny {

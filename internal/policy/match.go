@@ -3,6 +3,8 @@ package policy
 import (
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -25,18 +27,18 @@ type tok struct {
 
 // pattern is a compiled Action, Resource segment or condition value.
 type pattern struct {
-	raw  string
-	any  bool // the lone "*" (with wildcards on)
-	lit  bool // no wildcard and no variable: compare s directly
-	s    string
-	toks []tok
+	raw    string
+	any    bool // the lone "*" (with wildcards on)
+	lit    bool // no wildcard and no variable: compare s directly
+	prefix bool // literal text then one *: s is the literal prefix
+	s      string
+	toks   []tok
 }
 
 // compilePattern compiles text. wild: * and ? are wildcards; vars: ${...}
 // are policy variables; fold: the pattern matches case-insensitively (its
 // literal text is stored lower-cased).
 func compilePattern(text string, wild, vars, fold bool) pattern {
-	p := pattern{raw: text}
 	toks := tokenize(text, wild, vars)
 	if fold {
 		for i := range toks {
@@ -45,6 +47,15 @@ func compilePattern(text string, wild, vars, fold bool) pattern {
 			}
 		}
 	}
+	p := patternOf(toks)
+	p.raw = text
+	return p
+}
+
+// patternOf classifies compiled tokens into the cheapest form that
+// matches the same strings.
+func patternOf(toks []tok) pattern {
+	var p pattern
 	switch {
 	case len(toks) == 0:
 		p.lit = true
@@ -52,6 +63,8 @@ func compilePattern(text string, wild, vars, fold bool) pattern {
 		p.any = true
 	case len(toks) == 1 && toks[0].kind == tLit:
 		p.lit, p.s = true, toks[0].s
+	case len(toks) == 2 && toks[0].kind == tLit && toks[1].kind == tStar:
+		p.prefix, p.s, p.toks = true, toks[0].s, toks
 	default:
 		p.toks = toks
 	}
@@ -162,7 +175,14 @@ func (p *pattern) match(s string, fold bool, ev *evalState) bool {
 		if fold {
 			return equalFold(s, p.s)
 		}
-		return s == p.s
+		// the first byte rejects most strings without a call
+		return len(s) == len(p.s) && (s == "" || s[0] == p.s[0]) && s == p.s
+	case p.prefix:
+		if fold {
+			_, ok := prefixFold(s, p.s, true)
+			return ok
+		}
+		return len(s) >= len(p.s) && s[0] == p.s[0] && s[:len(p.s)] == p.s
 	}
 	return globMatch(p.toks, s, fold, ev)
 }
@@ -273,16 +293,20 @@ var lowerTab = func() (t [128]byte) {
 }()
 
 // actionPattern is a compiled Action entry, split at its colon so that
-// the (usually distinguishing) action name is compared before the service
-// prefix.
+// the service prefix and the action name are matched each on their own
+// (a * in one does not cross the colon).
 type actionPattern struct {
-	whole     pattern // used when the entry has no colon ("*")
+	whole     pattern // used when the entry or the action has no colon ("*")
 	split     bool
 	svc, name pattern
+	// ascii: the entry is ASCII, so that against an ASCII action lowered
+	// once per evaluation (evalState.low) its lower-cased literals compare
+	// exactly, without case folding.
+	ascii bool
 }
 
 func compileAction(text string) actionPattern {
-	a := actionPattern{whole: compilePattern(text, true, false, true)}
+	a := actionPattern{whole: compilePattern(text, true, false, true), ascii: isASCII(text)}
 	if svc, name, ok := strings.Cut(text, ":"); ok && !a.whole.any {
 		a.split = true
 		a.svc = compilePattern(svc, true, false, true)
@@ -291,13 +315,40 @@ func compileAction(text string) actionPattern {
 	return a
 }
 
-// match matches the request's action, given pre-split (svc and name are
-// "" with ok false when the action has no colon).
-func (a *actionPattern) match(action, svc, name string, split bool, ev *evalState) bool {
-	if !a.split || !split {
-		return a.whole.match(action, true, ev)
+// match matches the request's action (ev.action; see evalState for its
+// lowered and split forms). The action name, which rejects most entries
+// (the statement has checked the service already when it could), is
+// compared first.
+func (a *actionPattern) match(ev *evalState) bool {
+	if ev.lowOK && a.ascii {
+		if !a.split || !ev.split {
+			return a.whole.match(ev.low, false, ev)
+		}
+		return a.name.match(ev.lowName, false, ev) && a.svc.match(ev.lowSvc, false, ev)
 	}
-	return a.name.match(name, true, ev) && a.svc.match(svc, true, ev)
+	if !a.split || !ev.split {
+		return a.whole.match(ev.action, true, ev)
+	}
+	return a.svc.match(ev.svc, true, ev) && a.name.match(ev.name, true, ev)
+}
+
+// literalService returns the entry's service prefix when it is literal
+// ASCII text (lower-cased), so that only actions of that service can
+// match it.
+func (a *actionPattern) literalService() (string, bool) {
+	if !a.split || !a.ascii || !a.svc.lit {
+		return "", false
+	}
+	return a.svc.s, true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // arnPattern is a compiled Resource/NotResource entry or ArnLike value.
@@ -309,12 +360,33 @@ func (a *actionPattern) match(action, svc, name string, split bool, ev *evalStat
 type arnPattern struct {
 	whole pattern
 	segs  []pattern // 6 when segmented
+	// form is the cheapest equivalent test: arnAny, arnExact (no wildcard
+	// and no variable: the entry as a whole must equal the ARN, segments
+	// and all), arnPrefix (literal text then a final *: the ARN must start
+	// with fix, which settles the segments too, the five colons being in
+	// fix), or arnGeneral.
+	form uint8
+	fix  string
 }
+
+// arnPattern forms.
+const (
+	arnGeneral uint8 = iota
+	arnAny
+	arnExact
+	arnPrefix
+)
 
 func compileARN(text string, vars bool) arnPattern {
 	a := arnPattern{whole: compilePattern(text, true, vars, false)}
-	if a.whole.any {
+	switch {
+	case a.whole.any:
+		a.form = arnAny
 		return a
+	case a.whole.lit:
+		a.form, a.fix = arnExact, a.whole.s
+	case a.whole.prefix:
+		a.form, a.fix = arnPrefix, a.whole.s
 	}
 	toks := tokenize(text, true, vars)
 	var segs [][]tok
@@ -347,27 +419,36 @@ func compileARN(text string, vars bool) arnPattern {
 	segs = append(segs, cur)
 	a.segs = make([]pattern, 6)
 	for i, st := range segs {
-		p := pattern{toks: st}
-		switch {
-		case len(st) == 0:
-			p.lit = true
-		case len(st) == 1 && st[0].kind == tStar:
-			p.any = true
-		case len(st) == 1 && st[0].kind == tLit:
-			p.lit, p.s, p.toks = true, st[0].s, nil
-		}
-		a.segs[i] = p
+		a.segs[i] = patternOf(st)
 	}
 	return a
 }
 
 // match reports whether the ARN (or "*") s matches.
 func (a *arnPattern) match(s string, ev *evalState) bool {
+	switch a.form {
+	case arnAny:
+		return true
+	case arnExact:
+		return s == a.fix
+	case arnPrefix:
+		return strings.HasPrefix(s, a.fix)
+	}
 	if a.segs == nil {
 		return a.whole.match(s, false, ev)
 	}
 	rest := s
 	for i := 0; i < 5; i++ {
+		if sg := &a.segs[i]; sg.lit {
+			// A literal segment has no colon: the ARN's segment is it
+			// when the ARN starts with it and a colon.
+			n := len(sg.s)
+			if len(rest) <= n || rest[n] != ':' || rest[:n] != sg.s {
+				return false
+			}
+			rest = rest[n+1:]
+			continue
+		}
 		j := strings.IndexByte(rest, ':')
 		if j < 0 {
 			return false
@@ -382,19 +463,137 @@ func (a *arnPattern) match(s string, ev *evalState) bool {
 
 // evalState carries one request through an evaluation without allocating.
 type evalState struct {
-	r       *Request
-	svc     string // the action's service prefix
-	name    string // the action's name
-	split   bool
+	r      *Request
+	action string // r.Action
+	svc    string // the action's service prefix
+	name   string // the action's name
+	split  bool   // the action has a colon
+	// low is the action lower-cased once for the evaluation, and lowSvc
+	// and lowName its parts, when lowOK: the action is ASCII (other
+	// actions take the case-folding path).
+	low, lowSvc, lowName string
+	lowOK                bool
+	actionID             int32 // see lowerAction; -1 when none
+
 	ctx     *Context
 	one     [1]string
 	nowText string
+	// keys the Context's source supplied during this evaluation
+	srcN int
+	src  [8]sourced
+}
+
+type sourced struct {
+	key  string
+	vals []string
+	ok   bool
+}
+
+// init prepares ev for r.
+func (ev *evalState) init(r *Request) {
+	ev.r, ev.ctx, ev.action = r, r.Context, r.Action
+	ev.svc, ev.name, ev.split = strings.Cut(r.Action, ":")
+	ev.low, ev.actionID, ev.lowOK = lowerAction(r.Action)
+	if ev.lowOK && ev.split {
+		n := len(ev.svc)
+		ev.lowSvc, ev.lowName = ev.low[:n], ev.low[n+1:]
+	}
+}
+
+// internedActions interns the actions requests name (the API's
+// operations: a small set), giving each its lower-cased form, so that an
+// evaluation has it without allocating, and an id, which keys the
+// policies' action indexes (Policy.candidates). The map is immutable once
+// published; adding copies it. It stops growing at maxInternedActions
+// (actions beyond are lowered on every evaluation and not indexed).
+var internedActions struct {
+	m  atomic.Pointer[map[string]internedAction]
+	mu sync.Mutex
+}
+
+type internedAction struct {
+	low string
+	id  int32
+}
+
+const maxInternedActions = 512
+
+// lowerAction returns the ASCII action a lower-cased and its id (-1 when
+// not interned); ok is false for a non-ASCII action.
+func lowerAction(a string) (low string, id int32, ok bool) {
+	upper := false
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		if c >= utf8.RuneSelf {
+			return "", -1, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			upper = true
+		}
+	}
+	if m := internedActions.m.Load(); m != nil {
+		if e, ok := (*m)[a]; ok {
+			return e.low, e.id, true
+		}
+	}
+	ia := &internedActions
+	ia.mu.Lock()
+	defer ia.mu.Unlock()
+	var old map[string]internedAction
+	if m := ia.m.Load(); m != nil {
+		old = *m
+	}
+	if e, ok := old[a]; ok {
+		return e.low, e.id, true
+	}
+	low = a
+	if upper {
+		low = strings.ToLower(a)
+	}
+	if len(old) >= maxInternedActions {
+		return low, -1, true
+	}
+	e := internedAction{low: strings.Clone(low), id: int32(len(old))}
+	m := make(map[string]internedAction, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[strings.Clone(a)] = e
+	ia.m.Store(&m)
+	return e.low, e.id, true
+}
+
+// ctxValues returns the values of a (lower-cased) key from the Context:
+// set explicitly, else from its source (asked once per key and
+// evaluation, for the first few keys).
+func (ev *evalState) ctxValues(key string) ([]string, bool) {
+	c := ev.ctx
+	if c == nil {
+		return nil, false
+	}
+	if v, ok := c.explicit(key); ok {
+		return v, true
+	}
+	if c.source == nil {
+		return nil, false
+	}
+	for i := 0; i < ev.srcN; i++ {
+		if e := &ev.src[i]; e.key == key {
+			return e.vals, e.ok
+		}
+	}
+	v, ok := c.source(key)
+	if ev.srcN < len(ev.src) {
+		ev.src[ev.srcN] = sourced{key, v, ok}
+		ev.srcN++
+	}
+	return v, ok
 }
 
 // values returns the values of a condition key (lower-cased): the
 // Context's, else the ones the evaluator supplies itself.
 func (ev *evalState) values(key string) ([]string, bool) {
-	if v, ok := ev.ctx.lookup(key); ok {
+	if v, ok := ev.ctxValues(key); ok {
 		return v, true
 	}
 	switch key {
@@ -440,7 +639,7 @@ func (ev *evalState) nowKey(key string) bool {
 	if key != "aws:currenttime" && key != "aws:epochtime" {
 		return false
 	}
-	if _, ok := ev.ctx.lookup(key); ok {
+	if _, ok := ev.ctxValues(key); ok {
 		return false
 	}
 	return !ev.r.Now.IsZero()

@@ -5,15 +5,18 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Policy is a parsed, validated and compiled policy document. It is
-// immutable and safe for concurrent use.
+// immutable (but for an internal cache of which statements each action
+// reaches, filled as requests come) and safe for concurrent use.
 type Policy struct {
 	name    string
 	kind    Kind
 	version string
 	stmts   []statement
+	actions atomic.Pointer[actionIndex] // filled as requests come (see candidates)
 }
 
 // Principal match strengths, weakest first (see Authorize).
@@ -42,6 +45,13 @@ type statement struct {
 	resources   []arnPattern
 
 	conds []condition
+
+	// services lists the (lower-cased) services of the Action/NotAction
+	// entries when each names a literal one; nil otherwise.
+	services []string
+	// self is the statement's Match, as a one-element list that results
+	// share (read-only).
+	self []Match
 }
 
 type principalSet struct {
@@ -92,6 +102,10 @@ func Parse(name, document string, kind Kind) (*Policy, error) {
 		return nil, err
 	}
 	p.name = name
+	for i := range p.stmts {
+		st := &p.stmts[i]
+		st.self = []Match{{Policy: name, Sid: st.sid, Index: st.index, Effect: st.effect}}
+	}
 	return p, nil
 }
 
@@ -327,6 +341,7 @@ func (ps *parser) parse(document string) (*Policy, error) {
 		for _, a := range r.actions {
 			st.actions = append(st.actions, compileAction(a))
 		}
+		st.services = literalServices(st.actions)
 		st.hasResource, st.notResource = r.hasResource, r.notResource
 		for _, res := range r.resources {
 			st.resources = append(st.resources, compileARN(res, vars))
@@ -748,4 +763,20 @@ func conditionKeyColons(key string) bool {
 		return hasSlash && strings.HasSuffix(prefix, ":") && strings.Contains(rest, ":")
 	}
 	return true
+}
+
+// literalServices returns the distinct services of actions when each
+// names a literal one, else nil.
+func literalServices(actions []actionPattern) []string {
+	var out []string
+	for i := range actions {
+		svc, ok := actions[i].literalService()
+		if !ok {
+			return nil
+		}
+		if !contains(out, svc) {
+			out = append(out, svc)
+		}
+	}
+	return out
 }

@@ -165,15 +165,9 @@ func ValidateResource(p *Policy, owner string) []Finding {
 }
 
 func (st *statement) deniesAction(action string) bool {
-	ev := newEvalState(&Request{Action: action})
-	hit := false
-	for i := range st.actions {
-		if st.actions[i].match(action, ev.svc, ev.name, ev.split, &ev) {
-			hit = true
-			break
-		}
-	}
-	return hit != st.notAction
+	var ev evalState
+	ev.init(&Request{Action: action})
+	return st.matchAction(&ev) != st.notAction
 }
 
 func (st *statement) coversAnySecret(owner string) bool {

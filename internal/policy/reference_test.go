@@ -466,14 +466,20 @@ type refInput struct {
 	resource        *gPolicy
 	resourceAccount string
 	root            bool
+	// lazy holds the keys the request's Context supplies through its
+	// source (lower-cased), under the ones Set explicitly.
+	lazy map[string][]string
 }
 
 // refAuthorize: the rules of the package documentation, written plainly.
 func refAuthorize(in refInput) (bool, Reason) {
 	q := &refReq{r: in.req, ctx: map[string][]string{}}
+	for k, v := range in.lazy {
+		q.ctx[k] = v
+	}
 	if c := in.req.Context; c != nil {
-		for i, k := range c.keys {
-			q.ctx[k] = c.values[i]
+		for _, e := range c.entries {
+			q.ctx[e.key] = e.values
 		}
 	}
 	id := refEval(in.identity, q)

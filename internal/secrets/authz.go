@@ -79,18 +79,12 @@ func (s *Service) authorize(c Caller, a access, sec *storage.Secret, resource st
 		return nil
 	}
 	pc := &policy.Context{}
-	id.Fill(pc, c.Request)
-	if sec != nil {
-		pc.Set("secretsmanager:SecretId", sec.ARN)
-		pc.Set("secretsmanager:SecretPrimaryRegion", sec.Region)
-		if sec.Type != "" {
-			pc.Set("secretsmanager:resource/Type", sec.Type)
+	pc.SetSource(func(key string) ([]string, bool) {
+		if v, ok := secretKey(sec, key); ok {
+			return v, true
 		}
-		for _, t := range sec.Tags {
-			pc.Set("aws:ResourceTag/"+t.Key, t.Value)
-			pc.Set("secretsmanager:ResourceTag/"+t.Key, t.Value)
-		}
-	}
+		return id.ConditionKey(key, &c.Request)
+	})
 	if a.keys != nil {
 		a.keys(pc)
 	}
@@ -113,6 +107,41 @@ func (s *Service) authorize(c Caller, a access, sec *storage.Secret, resource st
 	}
 	return &Error{Kind: KindAccessDenied, Message: "User: " + id.Principal.ARN +
 		" is not authorized to perform: " + a.action + " on resource: " + a.id + " " + res.Denial(a.action)}
+}
+
+// secretKey answers the lower-cased condition keys that describe an
+// existing secret (every secret-scoped action): secretsmanager:SecretId,
+// secretsmanager:SecretPrimaryRegion, secretsmanager:resource/Type and the
+// tags as aws:ResourceTag/<key> and secretsmanager:ResourceTag/<key>.
+func secretKey(sec *storage.Secret, key string) ([]string, bool) {
+	if sec == nil {
+		return nil, false
+	}
+	switch key {
+	case "secretsmanager:secretid":
+		return []string{sec.ARN}, true
+	case "secretsmanager:secretprimaryregion":
+		return []string{sec.Region}, true
+	case "secretsmanager:resource/type":
+		if sec.Type != "" {
+			return []string{sec.Type}, true
+		}
+		return nil, false
+	}
+	tag, ok := strings.CutPrefix(key, "aws:resourcetag/")
+	if !ok {
+		tag, ok = strings.CutPrefix(key, "secretsmanager:resourcetag/")
+	}
+	if ok {
+		// Tag keys are case-sensitive on secrets, but condition keys are
+		// compared case-insensitively, as IAM does.
+		for _, t := range sec.Tags {
+			if strings.EqualFold(t.Key, tag) {
+				return []string{t.Value}, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // arnAccount returns the account field of an ARN, or "".

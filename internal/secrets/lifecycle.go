@@ -48,9 +48,9 @@ func (s *Service) UpdateSecret(ctx context.Context, c Caller, in UpdateInput) (*
 		return nil, err
 	}
 	sec, err := s.active(ctx, c, access{action: actUpdateSecret, id: in.SecretID, keys: func(pc *policy.Context) {
-		setIf(pc, "secretsmanager:Description", in.Description)
-		setIf(pc, "secretsmanager:KmsKeyId", in.KmsKeyID)
-		setIf(pc, "secretsmanager:Type", in.Type)
+		setIf(pc, "secretsmanager:description", in.Description)
+		setIf(pc, "secretsmanager:kmskeyid", in.KmsKeyID)
+		setIf(pc, "secretsmanager:type", in.Type)
 	}}, "UpdateSecret")
 	if err != nil {
 		return nil, err
@@ -225,7 +225,7 @@ func (s *Service) UpdateSecretVersionStage(ctx context.Context, c Caller, in Sta
 	var res *WriteResult
 	err := s.store.Update(ctx, func(tx storage.Tx) error {
 		cur, err := s.resolve(tx, c, access{action: actUpdateSecretVersionStage, id: in.SecretID, keys: func(pc *policy.Context) {
-			pc.Set("secretsmanager:VersionStage", label)
+			pc.Set("secretsmanager:versionstage", label)
 		}})
 		if err != nil {
 			return err
@@ -374,10 +374,10 @@ func (s *Service) TagResource(ctx context.Context, c Caller, secretID string, ta
 	keys := func(pc *policy.Context) {
 		tagKeys := make([]string, 0, len(tags))
 		for _, t := range tags {
-			pc.Set("aws:RequestTag/"+t.Key, t.Value)
+			pc.Set("aws:requesttag/"+t.Key, t.Value)
 			tagKeys = append(tagKeys, t.Key)
 		}
-		pc.Set("aws:TagKeys", tagKeys...)
+		pc.Set("aws:tagkeys", tagKeys...)
 	}
 	return s.retag(ctx, c, access{action: actTagResource, id: secretID, keys: keys}, func(cur []Tag) ([]Tag, error) {
 		for _, t := range tags {
@@ -401,7 +401,7 @@ func (s *Service) UntagResource(ctx context.Context, c Caller, secretID string, 
 			return &Error{Kind: KindInvalidParameter, Message: msgReservedTagKey}
 		}
 	}
-	tagKeys := func(pc *policy.Context) { pc.Set("aws:TagKeys", keys...) }
+	tagKeys := func(pc *policy.Context) { pc.Set("aws:tagkeys", keys...) }
 	return s.retag(ctx, c, access{action: actUntagResource, id: secretID, keys: tagKeys}, func(cur []Tag) ([]Tag, error) {
 		return slices.DeleteFunc(cur, func(t Tag) bool { return slices.Contains(keys, t.Key) }), nil
 	})

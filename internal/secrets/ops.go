@@ -82,17 +82,17 @@ func (s *Service) CreateSecret(ctx context.Context, c Caller, in CreateInput) (*
 // secret will get, and for TagResource too when the request carries tags.
 func (s *Service) authorizeCreate(c Caller, in CreateInput, arn string) error {
 	keys := func(pc *policy.Context) {
-		pc.Set("secretsmanager:Name", in.Name)
-		setIf(pc, "secretsmanager:Description", in.Description)
-		setIf(pc, "secretsmanager:KmsKeyId", in.KmsKeyID)
-		setIf(pc, "secretsmanager:Type", in.Type)
+		pc.Set("secretsmanager:name", in.Name)
+		setIf(pc, "secretsmanager:description", in.Description)
+		setIf(pc, "secretsmanager:kmskeyid", in.KmsKeyID)
+		setIf(pc, "secretsmanager:type", in.Type)
 		if len(in.Tags) > 0 {
 			tagKeys := make([]string, 0, len(in.Tags))
 			for _, t := range in.Tags {
-				pc.Set("aws:RequestTag/"+t.Key, t.Value)
+				pc.Set("aws:requesttag/"+t.Key, t.Value)
 				tagKeys = append(tagKeys, t.Key)
 			}
-			pc.Set("aws:TagKeys", tagKeys...)
+			pc.Set("aws:tagkeys", tagKeys...)
 		}
 	}
 	if err := s.authorize(c, access{action: actCreateSecret, id: in.Name, keys: keys}, nil, arn); err != nil {
@@ -215,8 +215,8 @@ func (s *Service) GetSecretValue(ctx context.Context, c Caller, in GetValueInput
 	err := s.store.View(ctx, func(tx storage.Tx) error {
 		var err error
 		if sec, err = s.resolve(tx, c, access{action: actGetSecretValue, id: in.SecretID, keys: func(pc *policy.Context) {
-			setIf(pc, "secretsmanager:VersionId", in.VersionID)
-			setIf(pc, "secretsmanager:VersionStage", in.VersionStage)
+			setIf(pc, "secretsmanager:versionid", in.VersionID)
+			setIf(pc, "secretsmanager:versionstage", in.VersionStage)
 		}}); err != nil {
 			return err
 		}
@@ -511,10 +511,10 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, in DeleteInput) (*
 	err := s.store.Update(ctx, func(tx storage.Tx) error {
 		sec, err := s.resolve(tx, c, access{action: actDeleteSecret, id: in.SecretID, keys: func(pc *policy.Context) {
 			if in.ForceDeleteWithoutRecovery != nil {
-				pc.Set("secretsmanager:ForceDeleteWithoutRecovery", strconv.FormatBool(*in.ForceDeleteWithoutRecovery))
+				pc.Set("secretsmanager:forcedeletewithoutrecovery", strconv.FormatBool(*in.ForceDeleteWithoutRecovery))
 			}
 			if in.RecoveryWindowInDays != nil {
-				pc.Set("secretsmanager:RecoveryWindowInDays", strconv.FormatInt(*in.RecoveryWindowInDays, 10))
+				pc.Set("secretsmanager:recoverywindowindays", strconv.FormatInt(*in.RecoveryWindowInDays, 10))
 			}
 		}})
 		var de *Error

@@ -65,7 +65,7 @@ func (s *Service) PutResourcePolicy(ctx context.Context, c Caller, secretID, doc
 		return nil, err
 	}
 	a := access{action: actPutResourcePolicy, id: secretID, keys: func(pc *policy.Context) {
-		pc.Set("secretsmanager:BlockPublicPolicy", strconv.FormatBool(block))
+		pc.Set("secretsmanager:blockpublicpolicy", strconv.FormatBool(block))
 	}}
 	var res *PolicyResult
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
