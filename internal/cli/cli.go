@@ -32,6 +32,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(serverCommand(stdout, stderr))
+	root.AddCommand(accountCommand(stdout), policyCommand(stdout))
+	root.AddCommand(runCommand(stdout, stderr), planCommand(stdout, stderr), renderCommand(stdout, stderr), agentCommand(stdout, stderr))
+	root.AddCommand(backupCommand(stdout, stderr), restoreCommand(stdout, stderr))
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(stderr, "coffer: error: %v\n", err)
 		var h hinted
@@ -60,13 +63,15 @@ func serverCommand(stdout, stderr io.Writer) *cobra.Command {
 		RootSecretAccessKey: os.Getenv("COFFER_ROOT_SECRET_ACCESS_KEY"),
 		Partition:           envOr("COFFER_PARTITION", "aws"),
 		LogLevel:            envOr("COFFER_LOG_LEVEL", "info"),
+		Storage:             os.Getenv("COFFER_STORAGE"),
 	}
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the Secrets Manager API",
-		Long: `Serve the AWS Secrets Manager API on the embedded store.
+		Long: `Serve the AWS Secrets Manager API on the embedded store (SQLite in the
+data directory) or on PostgreSQL (--storage postgres://...).
 
-Environment: COFFER_LISTEN, COFFER_DATA_DIR, COFFER_LOG_LEVEL, COFFER_PARTITION,
+Environment: COFFER_LISTEN, COFFER_DATA_DIR, COFFER_STORAGE, COFFER_LOG_LEVEL, COFFER_PARTITION,
 COFFER_ACCOUNT_ID, COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY
 (the last three fix the first account and its root key; otherwise they are
 generated on first start and written to <data-dir>/credentials).`,
@@ -85,6 +90,7 @@ generated on first start and written to <data-dir>/credentials).`,
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the database, the root key and the credentials file")
 	f.StringVar(&cfg.AccountID, "account-id", cfg.AccountID, "id of the first account (12 digits)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.StringVar(&cfg.Storage, "storage", cfg.Storage, "store: empty for SQLite in the data directory, or postgres://user@host/db (env COFFER_STORAGE)")
 	return cmd
 }
 

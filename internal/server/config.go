@@ -18,6 +18,10 @@ const DefaultListen = "127.0.0.1:7700"
 type Config struct {
 	Listen  string // host:port; port 0 picks a free one
 	DataDir string // holds the database, the root key file and the credentials file
+	// Storage chooses the store: "" (or "sqlite:") for SQLite in DataDir,
+	// or a PostgreSQL URL, postgres://user@host:5432/db (postgresql:// too),
+	// for a cluster of nodes sharing one database (docs/CLUSTER.md).
+	Storage string
 
 	// The first account and its root key. Empty values are generated on
 	// first start (and read back from the credentials file afterwards).
@@ -60,6 +64,9 @@ func (c *Config) Validate() error {
 		if err := iam.ValidateAccessKey(c.RootAccessKeyID, c.RootSecretAccessKey); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := validateStorage(c.Storage); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":
