@@ -209,3 +209,39 @@ func TestAuthzCrossAccount(t *testing.T) {
 		t.Fatalf("validate-resource-policy = %v", v)
 	}
 }
+
+// TestPolicySimulateCLI: coffer policy simulate says what was decided and
+// which statement decided it.
+func TestPolicySimulateCLI(t *testing.T) {
+	dir := t.TempDir()
+	app := dir + "/app.json"
+	if err := os.WriteFile(app, []byte(`{"Version":"2012-10-17","Statement":[
+		{"Sid":"ReadProdApp","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:*:*:secret:prod/app/*"},
+		{"Sid":"NoDeletes","Effect":"Deny","Action":"secretsmanager:Delete*","Resource":"*"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const res = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/app/db-AbCdEf"
+	out, err := exec.Command(binPath, "policy", "simulate", "--policy", app,
+		"--action", "secretsmanager:GetSecretValue", "--action", "secretsmanager:DeleteSecret", "--action", "secretsmanager:DescribeSecret",
+		"--resource", res).CombinedOutput()
+	if err != nil {
+		t.Fatalf("policy simulate: %v\n%s", err, out)
+	}
+	want := "secretsmanager:GetSecretValue on " + res + ": allowed\n" +
+		"  decided by app.json: statement \"ReadProdApp\" (#0, Allow)\n" +
+		"secretsmanager:DeleteSecret on " + res + ": denied with an explicit deny in an identity-based policy\n" +
+		"  decided by app.json: statement \"NoDeletes\" (#1, Deny)\n" +
+		"secretsmanager:DescribeSecret on " + res + ": denied because no identity-based policy allows the secretsmanager:DescribeSecret action\n"
+	if string(out) != want {
+		t.Fatalf("policy simulate printed:\n%s\nwant:\n%s", out, want)
+	}
+	// A malformed policy is refused with IAM's text.
+	bad := dir + "/bad.json"
+	if err := os.WriteFile(bad, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(binPath, "policy", "simulate", "--policy", bad, "--action", "secretsmanager:GetSecretValue").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "coffer: error:") || !strings.Contains(string(out), "bad.json") {
+		t.Fatalf("malformed policy: %v\n%s", err, out)
+	}
+}

@@ -3,8 +3,10 @@
 // keys, secrets and secret versions).
 //
 // The domain packages (secrets, iam) import this package; concrete backends live
-// in sub-packages (storage/sqlite, later storage/postgres) and are chosen by
-// internal/server alone. Every backend must pass the conformance suite in
+// in sub-packages (storage/sqlite, storage/postgres) and are chosen by
+// internal/server alone. Optional powers are small interfaces a backend may
+// implement: Leaser (lease.go: background jobs run once across a cluster) and
+// Snapshotter (snapshot.go: backup and restore). Every backend must pass the conformance suite in
 // storage/storagetest.
 //
 // Records hold only ciphertext for secret material: a backend never sees a
@@ -49,6 +51,9 @@ var (
 // the machine. Backends may commit several concurrent Update calls together
 // (group commit); each closure still sees its own effects and fails alone.
 // Both return ctx.Err() without running fn when ctx is already done.
+// A backend may run an Update closure more than once (PostgreSQL retries a
+// transaction that lost a serialization race), so a closure must have no
+// effect outside its transaction.
 //
 // A Tx must not be used after its closure returns, nor from another goroutine.
 // A closure must not call View or Update itself: backends may deadlock.
