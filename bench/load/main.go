@@ -55,6 +55,7 @@ type config struct {
 	timeout  time.Duration // global bound on the whole run
 	json     bool          // machine-readable output
 	workDir  string        // parent of the fresh data directory
+	identity string        // "user" or "root": who the load signs as
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -69,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.writes, "write-secrets", 3000, "number of secrets written by PutSecretValue, round robin (a secret holds at most 100 versions a day)")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "bound on the whole run (0: derived from the other flags)")
 	fs.StringVar(&cfg.workDir, "workdir", "", "`dir`ectory in which to make coffer's fresh data directory (empty: the system temp dir); PutSecretValue fsyncs there, so put it on the disk you mean to measure, not tmpfs")
+	fs.StringVar(&cfg.identity, "identity", "user", "who the load signs as: user (an IAM user whose policy is evaluated on every request) or root (the account's root, no policy to evaluate)")
 	fs.BoolVar(&cfg.json, "json", false, "print the results as JSON on stdout (progress stays on stderr)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./bench/load [flags]\n\n")
@@ -103,6 +105,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.timeout < 0 {
 		problems = append(problems, "-timeout must not be negative")
+	}
+	if cfg.identity != "user" && cfg.identity != "root" {
+		problems = append(problems, "-identity must be user or root")
 	}
 	if len(problems) > 0 {
 		return config{}, errors.New(strings.Join(problems, "; "))
@@ -162,6 +167,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	getIDs, putIDs, err := createSecrets(ctx, c, coffer.url, cfg.secrets, cfg.writes)
 	if err != nil {
 		return err
+	}
+	if cfg.identity == "user" {
+		progress("signing as the IAM user bench-app (policy evaluated on every request)")
+		if err := c.useIAMUser(ctx, coffer.url); err != nil {
+			return err
+		}
 	}
 	sample, err := c.call(ctx, coffer.url, "GetSecretValue", getBody(getIDs[0]))
 	if err != nil {

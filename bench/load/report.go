@@ -21,6 +21,7 @@ type report struct {
 	DurationSec   float64  `json:"duration_seconds"`
 	WarmupSec     float64  `json:"warmup_seconds"`
 	Secrets       int      `json:"secrets"`
+	Identity      string   `json:"identity"` // who the load signed as: user or root
 	ResponseBytes int      `json:"get_response_bytes"`
 	LoadBefore    string   `json:"load_average_before,omitempty"` // 1, 5, 15 min
 	LoadAfter     string   `json:"load_average_after,omitempty"`
@@ -41,6 +42,7 @@ func newReport(cfg config, respBytes int) *report {
 		DurationSec:   cfg.duration.Seconds(),
 		WarmupSec:     cfg.warmup.Seconds(),
 		Secrets:       cfg.secrets,
+		Identity:      cfg.identity,
 		ResponseBytes: respBytes,
 		LoadBefore:    loadAverage(),
 		Results:       []result{},
@@ -88,8 +90,8 @@ func (p *printer) header(rep *report) {
 	if p.json {
 		return
 	}
-	fmt.Fprintf(p.w, "# %d CPUs, %s %s/%s; %v measured after %v warm-up per row; %d secrets; GetSecretValue response %d bytes\n",
-		rep.CPUs, rep.Go, rep.OS, rep.Arch, rep.duration, rep.warmup, rep.Secrets, rep.ResponseBytes)
+	fmt.Fprintf(p.w, "# %d CPUs, %s %s/%s; %v measured after %v warm-up per row; %d secrets; GetSecretValue response %d bytes; signed as %s\n",
+		rep.CPUs, rep.Go, rep.OS, rep.Arch, rep.duration, rep.warmup, rep.Secrets, rep.ResponseBytes, rep.Identity)
 	if rep.LoadBefore != "" {
 		fmt.Fprintf(p.w, "# load average before: %s\n", rep.LoadBefore)
 	}
