@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,9 +24,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/awsapi/smapi"
 	"github.com/coffer-dev/coffer/internal/iam"
-	"github.com/coffer-dev/coffer/internal/seal"
 	"github.com/coffer-dev/coffer/internal/secrets"
-	"github.com/coffer-dev/coffer/internal/storage/sqlite"
 )
 
 // The identity of the STS tests' handler.
@@ -40,28 +37,7 @@ const (
 
 // newSTSTestHandler builds a Handler over the real iam and secrets services
 // on a temporary SQLite store, with the test identity as the root key.
-// (iam.Credential keeps its secret unexported, so a fake Keys could not
-// supply one.)
-func newSTSTestHandler(t *testing.T) *Handler {
-	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	root, err := seal.OpenKeyFile(filepath.Join(dir, "root.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "coffer.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	ids := iam.New(store, root, "aws", time.Now)
-	if _, err := ids.EnsureRoot(ctx, stsTestAccount, stsTestKeyID, stsTestSecret); err != nil {
-		t.Fatal(err)
-	}
-	svc := secrets.New(secrets.Config{Store: store, Root: root, Partition: "aws"})
-	return New(Config{Secrets: svc, Keys: ids})
-}
+func newSTSTestHandler(t *testing.T) *Handler { return newTestHandler(t, nil) }
 
 // stsRouted is the handler as ServeHTTP routes once the STS hook is in
 // place: STS calls to serveSTS, everything else to ServeHTTP.
@@ -218,8 +194,14 @@ func TestGetCallerIdentityWire(t *testing.T) {
 			stsErrorDoc("SignatureDoesNotMatch", "Credential should be scoped to correct service: 'sts'. ")},
 		{"no credentials", stsCallSpec{unsigned: true}, 403,
 			stsErrorDoc("MissingAuthenticationToken", "Request is missing Authentication Token")},
-		{"unknown action", stsCallSpec{body: "Action=AssumeRole&Version=2011-06-15&RoleArn=x"}, 400,
-			stsErrorDoc("InvalidAction", "Could not find operation AssumeRole for version 2011-06-15")},
+		{"unknown action", stsCallSpec{body: "Action=GetSessionToken&Version=2011-06-15"}, 400,
+			stsErrorDoc("InvalidAction", "Could not find operation GetSessionToken for version 2011-06-15")},
+		{"IAM version on STS", stsCallSpec{body: "Action=AssumeRole&Version=2010-05-08&RoleArn=x"}, 400,
+			stsErrorDoc("InvalidAction", "Could not find operation AssumeRole for version 2010-05-08")},
+		{"AssumeRole without members", stsCallSpec{body: "Action=AssumeRole&Version=2011-06-15"}, 400,
+			stsErrorDoc("ValidationError", "2 validation errors detected: "+
+				"Value null at 'roleArn' failed to satisfy constraint: Member must not be null; "+
+				"Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")},
 		{"unknown version", stsCallSpec{body: "Action=GetCallerIdentity&Version=2010-01-01"}, 400,
 			stsErrorDoc("InvalidAction", "Could not find operation GetCallerIdentity for version 2010-01-01")},
 		{"no version", stsCallSpec{body: "Action=GetCallerIdentity"}, 400,
@@ -266,6 +248,7 @@ func TestIsSTS(t *testing.T) {
 		{"form type in capitals", "", "Application/X-WWW-Form-Urlencoded", "", "", true},
 		{"unsigned form", "", "application/x-www-form-urlencoded", "", "", true},
 		{"sts scope, no content type", "", "", stsAuth, "", true},
+		{"iam scope, no content type", "", "", strings.Replace(stsAuth, "/sts/", "/iam/", 1), "", true},
 		{"query GET", "", "", "", "Action=GetCallerIdentity&Version=2011-06-15", true},
 		{"json without target", "", "application/x-amz-json-1.1", smAuth, "", false},
 		{"nothing at all", "", "", "", "", false},
@@ -352,7 +335,10 @@ func TestSecretsManagerUnaffectedBySTSRouting(t *testing.T) {
 func TestGetRandomPasswordAdapter(t *testing.T) {
 	h := newSTSTestHandler(t)
 	fn := op[smapi.GetRandomPasswordRequest](getRandomPassword)
-	caller := secrets.Caller{Account: stsTestAccount, Region: stsTestRegion, Principal: "arn:aws:iam::123456789012:root"}
+	caller := secrets.Caller{Account: stsTestAccount, Region: stsTestRegion, Identity: &iam.Identity{
+		Principal: iam.Principal{Account: stsTestAccount, ARN: "arn:aws:iam::123456789012:root", Kind: iam.KindRoot, UserID: stsTestAccount},
+		Root:      true,
+	}}
 	call := func(body string) (string, error) {
 		out, err := fn(context.Background(), h, caller, []byte(body))
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/policy"
+	"github.com/coffer-dev/coffer/internal/storage"
 )
 
 // Error is an IAM or STS error in the services' own vocabulary. Code is the
@@ -24,6 +25,18 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return "iam: " + e.Code + ": " + e.Message }
+
+// EntityKind names a kind of IAM entity: the methods that work on users,
+// groups and roles alike take one. It is storage's type, re-exported so that
+// front doors need not import package storage.
+type EntityKind = storage.EntityKind
+
+// The entity kinds the methods take.
+const (
+	EntityUser  = storage.EntityUser
+	EntityGroup = storage.EntityGroup
+	EntityRole  = storage.EntityRole
+)
 
 // Tag is an IAM tag.
 type Tag struct{ Key, Value string }
