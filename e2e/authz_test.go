@@ -245,3 +245,43 @@ func TestPolicySimulateCLI(t *testing.T) {
 		t.Fatalf("malformed policy: %v\n%s", err, out)
 	}
 }
+
+// TestAuthzAssumedRole: a role session carries the role's policies, cut
+// back by the session policy given to AssumeRole.
+func TestAuthzAssumedRole(t *testing.T) {
+	cli := need(t, "/usr/bin/aws", "aws")
+	s := startServer(t, "")
+	root := awsAs{t: t, cli: cli, url: s.URL, keyID: testKeyID, secret: testSecretKey, principalLabel: "root"}
+	root.ok("secretsmanager", "create-secret", "--name", "prod/app/db", "--secret-string", "app-db")
+	root.ok("secretsmanager", "create-secret", "--name", "prod/other/db", "--secret-string", "other-db")
+	dev := newUser(root, "dev", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::123456789012:role/reader"}]}`)
+	root.ok("iam", "create-role", "--role-name", "reader", "--assume-role-policy-document",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)
+	root.ok("iam", "put-role-policy", "--role-name", "reader", "--policy-name", "read", "--policy-document",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`)
+
+	assume := func(extra ...string) awsAs {
+		t.Helper()
+		v := dev.ok(append([]string{"sts", "assume-role", "--role-arn", "arn:aws:iam::123456789012:role/reader", "--role-session-name", "s1"}, extra...)...)
+		c := v["Credentials"].(map[string]any)
+		return awsAs{t: t, cli: cli, url: s.URL, keyID: c["AccessKeyId"].(string), secret: c["SecretAccessKey"].(string),
+			sessionToken: c["SessionToken"].(string), principalLabel: "session"}
+	}
+	full := assume()
+	if v := full.ok("sts", "get-caller-identity"); v["Arn"] != "arn:aws:sts::123456789012:assumed-role/reader/s1" {
+		t.Fatalf("session identity = %v", v)
+	}
+	full.ok("secretsmanager", "get-secret-value", "--secret-id", "prod/other/db")
+	full.fails([]string{"secretsmanager", "describe-secret", "--secret-id", "prod/app/db"}, "AccessDeniedException",
+		"User: arn:aws:sts::123456789012:assumed-role/reader/s1 is not authorized to perform: secretsmanager:DescribeSecret")
+
+	narrow := assume("--policy", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:*:*:secret:prod/app/*"}]}`)
+	if v := narrow.ok("secretsmanager", "get-secret-value", "--secret-id", "prod/app/db"); v["SecretString"] != "app-db" {
+		t.Fatalf("narrowed session read = %v", v)
+	}
+	narrow.fails([]string{"secretsmanager", "get-secret-value", "--secret-id", "prod/other/db"}, "AccessDeniedException", "because no session policy allows the secretsmanager:GetSecretValue action")
+	// The token is part of the credentials: without it the key is unknown.
+	noToken := narrow
+	noToken.sessionToken = ""
+	noToken.fails([]string{"secretsmanager", "get-secret-value", "--secret-id", "prod/app/db"}, "UnrecognizedClientException")
+}
