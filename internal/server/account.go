@@ -41,7 +41,7 @@ func CreateAccount(ctx context.Context, cfg Config, id string, out io.Writer) er
 	fmt.Fprintf(out, `coffer: created account %s with a root access key; it is printed this once and kept nowhere else
     export AWS_ACCESS_KEY_ID=%s
     export AWS_SECRET_ACCESS_KEY=%s
-    export AWS_REGION=us-east-1
+    export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 `, account, keyID, secret)
 	return nil
 }

@@ -52,7 +52,7 @@ func bootstrap(ctx context.Context, cfg Config, ids *iam.Service, out io.Writer)
 	fmt.Fprintf(out, `coffer: created account %s with a root access key; it is printed this once and kept in %s
     export AWS_ACCESS_KEY_ID=%s
     export AWS_SECRET_ACCESS_KEY=%s
-    export AWS_REGION=us-east-1
+    export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   or: AWS_SHARED_CREDENTIALS_FILE=%s AWS_PROFILE=coffer aws --endpoint-url http://%s secretsmanager list-secrets
 `, account, path, keyID, secret, path, cfg.Listen)
 	return nil
