@@ -29,6 +29,8 @@ var rules = []rule{
 	{"internal/storage/", []string{"internal/secrets", "internal/envelope", "internal/policy", "internal/iam", "internal/awsapi", "internal/seal"}},
 	{"internal/storage", []string{"internal/secrets", "internal/envelope", "internal/awsapi", "net/http"}},
 	{"internal/seal", []string{"internal/storage", "internal/secrets", "internal/awsapi", "net/http"}},
+	{"internal/runenv", append([]string{"internal/secrets", "internal/storage", "internal/awsapi", "internal/server", "internal/iam", "internal/envelope", "internal/seal", "internal/policy"}, drivers...)},
+	{"internal/agent", append([]string{"internal/secrets", "internal/storage", "internal/awsapi", "internal/server", "internal/iam", "internal/envelope", "internal/seal", "internal/policy", "internal/runenv"}, drivers...)},
 	{"cmd/", []string{"internal/server", "internal/awsapi", "internal/secrets", "internal/storage"}},
 }
 

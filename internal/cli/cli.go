@@ -36,6 +36,10 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(runCommand(stdout, stderr), planCommand(stdout, stderr), renderCommand(stdout, stderr), agentCommand(stdout, stderr))
 	root.AddCommand(backupCommand(stdout, stderr), restoreCommand(stdout, stderr))
 	if err := root.Execute(); err != nil {
+		var code exitCode
+		if errors.As(err, &code) {
+			return int(code) // coffer run: COMMAND's own exit code, already reported
+		}
 		fmt.Fprintf(stderr, "coffer: error: %v\n", err)
 		var h hinted
 		if errors.As(err, &h) {
