@@ -75,7 +75,7 @@ func (s *Service) authorize(c Caller, a access, sec *storage.Secret, resource st
 	}
 	// The account's root in its own account, with no resource policy that
 	// could deny: nothing to evaluate.
-	if id.Root && owner == id.Principal.Account && rp == nil {
+	if id.Root && id.Session == nil && owner == id.Principal.Account && rp == nil {
 		return nil
 	}
 	pc := &policy.Context{}

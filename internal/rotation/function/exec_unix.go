@@ -1,0 +1,18 @@
+//go:build unix
+
+package function
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// ownGroup runs cmd in a process group of its own and makes a cancel (the
+// timeout) kill the whole group, so that children of the function die with
+// it.
+func ownGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
