@@ -51,7 +51,7 @@ var operations = map[string]opFunc{
 	"RestoreSecret":  op[smapi.RestoreSecretRequest](restoreSecret),
 
 	"BatchGetSecretValue":          op[smapi.BatchGetSecretValueRequest](batchGetSecretValue),
-	"CancelRotateSecret":           unsupported[smapi.CancelRotateSecretRequest]("CancelRotateSecret"),
+	"CancelRotateSecret":           op[smapi.CancelRotateSecretRequest](cancelRotateSecret),
 	"DeleteResourcePolicy":         op[smapi.DeleteResourcePolicyRequest](deleteResourcePolicy),
 	"GetRandomPassword":            op[smapi.GetRandomPasswordRequest](getRandomPassword),
 	"GetResourcePolicy":            op[smapi.GetResourcePolicyRequest](getResourcePolicy),
@@ -59,7 +59,7 @@ var operations = map[string]opFunc{
 	"PutResourcePolicy":            op[smapi.PutResourcePolicyRequest](putResourcePolicy),
 	"RemoveRegionsFromReplication": unsupported[smapi.RemoveRegionsFromReplicationRequest]("RemoveRegionsFromReplication"),
 	"ReplicateSecretToRegions":     unsupported[smapi.ReplicateSecretToRegionsRequest]("ReplicateSecretToRegions"),
-	"RotateSecret":                 unsupported[smapi.RotateSecretRequest]("RotateSecret"),
+	"RotateSecret":                 op[smapi.RotateSecretRequest](rotateSecret),
 	"StopReplicationToReplica":     unsupported[smapi.StopReplicationToReplicaRequest]("StopReplicationToReplica"),
 	"TagResource":                  op[smapi.TagResourceRequest](tagResource),
 	"UntagResource":                op[smapi.UntagResourceRequest](untagResource),
@@ -113,15 +113,13 @@ func getSecretValue(ctx context.Context, h *Handler, c secrets.Caller, in *smapi
 }
 
 func putSecretValue(ctx context.Context, h *Handler, c secrets.Caller, in *smapi.PutSecretValueRequest) (*smapi.PutSecretValueResponse, error) {
-	if in.RotationToken != nil {
-		return nil, errNotSupported("RotationToken")
-	}
 	res, err := h.secrets.PutSecretValue(ctx, c, secrets.PutInput{
 		SecretID:           deref(in.SecretId),
 		ClientRequestToken: in.ClientRequestToken,
 		SecretString:       in.SecretString,
 		SecretBinary:       in.SecretBinary,
 		VersionStages:      in.VersionStages,
+		RotationToken:      in.RotationToken,
 	})
 	if err != nil {
 		return nil, err
@@ -146,6 +144,11 @@ func describeSecret(ctx context.Context, h *Handler, c secrets.Caller, in *smapi
 		LastChangedDate:    timestamp(m.LastChanged),
 		LastAccessedDate:   timestamp(m.LastAccessed),
 		DeletedDate:        timestamp(m.DeletedDate),
+		RotationEnabled:    m.RotationEnabled,
+		RotationLambdaARN:  optString(m.RotationLambdaARN),
+		RotationRules:      rotationRules(m.RotationRules),
+		LastRotatedDate:    timestamp(m.LastRotated),
+		NextRotationDate:   timestamp(m.NextRotation),
 	}, nil
 }
 
@@ -175,6 +178,11 @@ func listSecrets(ctx context.Context, h *Handler, c secrets.Caller, in *smapi.Li
 			LastChangedDate:        timestamp(m.LastChanged),
 			LastAccessedDate:       timestamp(m.LastAccessed),
 			DeletedDate:            timestamp(m.DeletedDate),
+			RotationEnabled:        m.RotationEnabled,
+			RotationLambdaARN:      optString(m.RotationLambdaARN),
+			RotationRules:          rotationRules(m.RotationRules),
+			LastRotatedDate:        timestamp(m.LastRotated),
+			NextRotationDate:       timestamp(m.NextRotation),
 		})
 	}
 	return out, nil

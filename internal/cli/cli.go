@@ -35,6 +35,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(accountCommand(stdout), policyCommand(stdout))
 	root.AddCommand(runCommand(stdout, stderr), planCommand(stdout, stderr), renderCommand(stdout, stderr), agentCommand(stdout, stderr))
 	root.AddCommand(backupCommand(stdout, stderr), restoreCommand(stdout, stderr))
+	root.AddCommand(rotationCommands(stdout)...)
 	root.AddCommand(functionsCommand(stdout))
 	if err := root.Execute(); err != nil {
 		var code exitCode

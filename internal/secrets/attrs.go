@@ -11,6 +11,9 @@ import (
 type attrs struct {
 	// ResourcePolicy is the secret's resource policy as the caller wrote it.
 	ResourcePolicy string `json:"resourcePolicy,omitempty"`
+	// Rotation is the rotation configuration and the run in progress;
+	// nil until RotateSecret was first called (rotation.go).
+	Rotation *rotationAttrs `json:"rotation,omitempty"`
 }
 
 func decodeAttrs(b []byte) (attrs, error) {
@@ -31,7 +34,7 @@ func (a attrs) encode() []byte {
 	}
 	b, err := json.Marshal(a)
 	if err != nil {
-		panic(err) // a struct of strings always marshals
+		panic(err) // strings, numbers and times always marshal
 	}
 	return b
 }

@@ -179,6 +179,9 @@ func (s *Service) insertVersion(tx storage.Tx, cur *storage.Secret, versionID st
 	}
 	cur.Stages = st
 	cur.LastChanged = now
+	if err := noteNewVersion(cur, versionID, now); err != nil {
+		return nil, err
+	}
 	return newLabels, nil
 }
 

@@ -314,6 +314,9 @@ type PutInput struct {
 	SecretString       *string
 	SecretBinary       []byte
 	VersionStages      []string
+	// RotationToken, when given, must be the token of the rotation in
+	// progress (BEHAVIOUR.md §10.4).
+	RotationToken *string
 }
 
 // errRetryIdempotent makes PutSecretValue answer as a retry when the version
@@ -340,10 +343,17 @@ func (s *Service) PutSecretValue(ctx context.Context, c Caller, in PutInput) (*W
 	if err := crossAccountValue(c, sec); err != nil {
 		return nil, err
 	}
+	if err := checkRotationToken(sec, in.RotationToken); err != nil {
+		return nil, err
+	}
 	res, err := s.putNew(ctx, sec, token, in.VersionStages, *v)
 	if errors.Is(err, errRetryIdempotent) {
-		// The token names a version already: a retry (same value) or a conflict.
-		return s.putExisting(ctx, sec, token, *v)
+		// The token names a version already: a rotation's placeholder to
+		// fill, a retry (same value) or a conflict.
+		res, err = s.fillPlaceholder(ctx, sec, token, in.VersionStages, *v)
+		if errors.Is(err, errRetryIdempotent) {
+			return s.putExisting(ctx, sec, token, *v)
+		}
 	}
 	if err != nil {
 		return nil, s.internal(ctx, "PutSecretValue", err)
@@ -391,6 +401,57 @@ func (s *Service) putNew(ctx context.Context, sec *storage.Secret, token string,
 	return res, nil
 }
 
+// fillPlaceholder stores v in the valueless version token (the AWSPENDING
+// placeholder of a rotation, BEHAVIOUR.md §10.3) and applies labels as a
+// new version would. It returns errRetryIdempotent when the version has a
+// value already.
+func (s *Service) fillPlaceholder(ctx context.Context, sec *storage.Secret, token string, labels []string, v Value) (*WriteResult, error) {
+	ct, err := s.keys.seal(ctx, sec.Account, sec.Region, sec.KmsKeyID, sec.ARN, token, v)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	res := &WriteResult{ARN: sec.ARN, Name: sec.Name, VersionID: token}
+	err = s.store.Update(ctx, func(tx storage.Tx) error {
+		cur, err := tx.SecretByARN(sec.ARN)
+		if err != nil {
+			return notFound(err)
+		}
+		if deleted(cur) {
+			return errMarked()
+		}
+		ver, err := tx.Version(sec.ARN, token)
+		if err != nil {
+			return err
+		}
+		if ver.Ciphertext != nil {
+			return errRetryIdempotent
+		}
+		ver.Ciphertext, ver.KmsKeyID, ver.Binary = ct, sec.KmsKeyID, v.IsBinary()
+		if err := tx.UpdateVersion(ver); err != nil {
+			return err
+		}
+		st := stages(cur.Stages).clone()
+		res.Stages = st.addVersion(token, dedupe(labels))
+		if st.count() > maxLabels {
+			return &Error{Kind: KindLimitExceeded, Message: msgTooManyLabels}
+		}
+		cur.Stages = st
+		cur.LastChanged = now
+		if err := noteNewVersion(cur, token, now); err != nil {
+			return err
+		}
+		return tx.UpdateSecret(cur)
+	})
+	if errors.Is(err, errRetryIdempotent) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, s.internal(ctx, "PutSecretValue", err)
+	}
+	return res, nil
+}
+
 // Metadata is what DescribeSecret and ListSecrets tell about a secret; it
 // never holds a value.
 type Metadata struct {
@@ -407,6 +468,14 @@ type Metadata struct {
 	LastChanged        time.Time
 	LastAccessed       time.Time // zero when never read
 	DeletedDate        time.Time // zero unless scheduled for deletion
+
+	// Rotation (rotation.go): RotationEnabled is nil until rotation was
+	// ever configured; NextRotation is zero while it is disabled.
+	RotationEnabled   *bool
+	RotationLambdaARN string
+	RotationRules     *RotationRules
+	LastRotated       time.Time
+	NextRotation      time.Time
 }
 
 func metadata(sec *storage.Secret) *Metadata {
@@ -417,6 +486,9 @@ func metadata(sec *storage.Secret) *Metadata {
 	}
 	if len(sec.Stages) > 0 {
 		m.VersionIDsToStages = stages(sec.Stages).clone()
+	}
+	if len(sec.Attrs) > 0 {
+		rotationMetadata(m, sec)
 	}
 	return m
 }

@@ -40,6 +40,9 @@ type Config struct {
 	Partition string           // "aws" unless configured
 	Now       func() time.Time // nil: time.Now
 	Logger    *slog.Logger     // nil: discard
+	// Rotations runs rotations (internal/rotation); nil: RotateSecret
+	// answers that no function can be invoked. SetRotations sets it later.
+	Rotations Rotations
 }
 
 // Service implements the Secrets Manager operations.
@@ -50,7 +53,12 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	policies  policyCache
+	rotations Rotations
 }
+
+// SetRotations sets the rotation engine, which is built after the Service
+// it drives. Call it before serving.
+func (s *Service) SetRotations(r Rotations) { s.rotations = r }
 
 // New returns a Service.
 func New(cfg Config) *Service {
@@ -72,6 +80,7 @@ func New(cfg Config) *Service {
 		partition: partition,
 		now:       func() time.Time { return now().UTC().Truncate(time.Millisecond) },
 		log:       log,
+		rotations: cfg.Rotations,
 	}
 }
 

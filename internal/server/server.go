@@ -41,6 +41,7 @@ type app struct {
 	iam     *iam.Service
 	secrets *secrets.Service
 	handler http.Handler
+	root    *seal.KeyFile
 }
 
 // build opens the root key and the store in cfg.DataDir and wires every
@@ -68,7 +69,7 @@ func build(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (*a
 	}
 	svc := secrets.New(secrets.Config{Store: store, Root: root, Partition: cfg.Partition, Now: now, Logger: log})
 	api := awsapi.New(awsapi.Config{Secrets: svc, IAM: ids, Now: now, Logger: log})
-	return &app{store: store, iam: ids, secrets: svc, handler: api}, nil
+	return &app{store: store, iam: ids, secrets: svc, handler: api, root: root}, nil
 }
 
 // Run serves until ctx is done, then shuts down cleanly. It prints the
@@ -93,6 +94,17 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) error
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(out, "coffer: listening on http://%s\n", ln.Addr())
+
+	// Rotation (rotation.go): the engine runs RotateSecret's runs on this
+	// node; the scheduler runs on one node of a cluster at a time.
+	eng := newRotation(a.store, a.secrets, a.iam, a.root, cfg.Partition, "http://"+ln.Addr().String(), log)
+	rotCtx, stopRotation := context.WithCancel(ctx)
+	rotated := make(chan struct{})
+	go func() {
+		runRotation(rotCtx, a.store, eng, log)
+		close(rotated)
+	}()
+	defer func() { stopRotation(); <-rotated }()
 
 	// Secrets whose recovery window ended are purged in the background,
 	// on one node of a cluster at a time (jobs.go).
