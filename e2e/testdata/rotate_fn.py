@@ -53,6 +53,7 @@ def lambda_handler(event, context):
         logger.error("Secret version %s not set as AWSPENDING for rotation of secret %s." % (token, arn))
         raise ValueError("Secret version %s not set as AWSPENDING for rotation of secret %s." % (token, arn))
 
+    _hang_once(step)
     if step == "createSecret":
         create_secret(service_client, arn, token)
     elif step == "setSecret":
@@ -86,6 +87,21 @@ def create_secret(service_client, arn, token):
         pass
     service_client.put_secret_value(SecretId=arn, ClientRequestToken=token, SecretString=value, VersionStages=["AWSPENDING"])
     logger.info("createSecret: Successfully put secret for ARN %s and version %s." % (arn, token))
+
+
+def _hang_once(step):
+    """Test hook: with HANG_AT=<step> and MARKER_DIR set, the first run of
+    that step hangs, so that a test can kill coffer in the middle of it."""
+    directory = os.environ.get("MARKER_DIR")
+    if not directory or os.environ.get("HANG_AT") != step:
+        return
+    flag = os.path.join(directory, "hung-" + step)
+    if os.path.exists(flag):
+        return
+    with open(flag, "w") as f:
+        f.write("hanging\n")
+    import time
+    time.sleep(600)
 
 
 def _marker(token):
