@@ -30,11 +30,15 @@ type Record struct {
 	Key       *Key       `json:"key,omitempty"`
 	Secret    *Secret    `json:"secret,omitempty"`
 	Version   *Version   `json:"version,omitempty"`
+	// The audit trail, in Seq order, and its digests.
+	AuditRecord *AuditRecord `json:"auditRecord,omitempty"`
+	AuditDigest *AuditDigest `json:"auditDigest,omitempty"`
 }
 
 // RecordKinds are the kinds of records a snapshot holds, in the order
-// Export emits them. A later coffer adds kinds (audit records) at the end.
-var RecordKinds = []string{"account", "accessKey", "entity", "key", "secret", "version"}
+// Export emits them. A later coffer adds kinds at the end (a coffer before
+// the audit trail refuses a snapshot that holds audit records).
+var RecordKinds = []string{"account", "accessKey", "entity", "key", "secret", "version", "auditRecord", "auditDigest"}
 
 // The snapshot file format, version 1: JSON lines. The first line is the
 // header {"format":"coffer-snapshot","version":1,"created":...}; then one
@@ -74,6 +78,10 @@ func (r Record) kind() (string, any) {
 		return "secret", r.Secret
 	case r.Version != nil:
 		return "version", r.Version
+	case r.AuditRecord != nil:
+		return "auditRecord", r.AuditRecord
+	case r.AuditDigest != nil:
+		return "auditDigest", r.AuditDigest
 	}
 	return "", nil
 }
@@ -169,6 +177,12 @@ func ReadSnapshot(r io.Reader, fn func(Record) error) (int64, error) {
 		case "version":
 			rec.Version = &Version{}
 			dst = rec.Version
+		case "auditRecord":
+			rec.AuditRecord = &AuditRecord{}
+			dst = rec.AuditRecord
+		case "auditDigest":
+			rec.AuditDigest = &AuditDigest{}
+			dst = rec.AuditDigest
 		default:
 			return n, fmt.Errorf("snapshot: record kind %q is unknown to this coffer", l.Kind)
 		}
@@ -188,7 +202,8 @@ var ErrNotEmpty = errors.New("storage: the store is not empty")
 // Restore loads the records of a snapshot from r into s, which must be
 // empty (no account), in transactions of up to batch records. Records are
 // inserted in file order, so versions keep their (Created, Seq) order
-// (Seq itself is assigned anew by s). progress, if set, is called after
+// (Seq itself is assigned anew by s) and audit records are appended in
+// Seq order, keeping their Seq (the store's trail must be empty). progress, if set, is called after
 // each transaction with the records loaded so far.
 func Restore(ctx context.Context, s Store, r io.Reader, batch int, progress func(n int64)) (int64, error) {
 	err := s.View(ctx, func(tx Tx) error {
@@ -253,6 +268,10 @@ func insertRecord(tx Tx, r Record) error {
 	case r.Version != nil:
 		v := *r.Version
 		return tx.InsertVersion(&v)
+	case r.AuditRecord != nil:
+		return tx.AppendAudit(r.AuditRecord)
+	case r.AuditDigest != nil:
+		return tx.InsertAuditDigest(r.AuditDigest)
 	}
 	return errors.New("storage: empty record")
 }

@@ -130,6 +130,21 @@ type Tx interface {
 	// error for an unknown filter key or sort key.
 	ListSecrets(q SecretQuery) ([]*Secret, error)
 
+	// The audit trail: records in append order, hash-chained by package
+	// audit. AuditHead returns the last record's Seq and Hash (0 and nil
+	// for an empty trail); in a write transaction it also serializes
+	// appenders (PostgreSQL: the head row is locked FOR UPDATE), so that a
+	// closure that reads the head and appends Seq+1 never races another.
+	// AppendAudit inserts r; r.Seq must be the head's Seq+1, else
+	// ErrConflict. AuditRecords returns up to limit records with Seq >
+	// after, in Seq order. Digests are the signed checkpoints of the chain.
+	AuditHead() (seq int64, hash []byte, err error)
+	AppendAudit(r *AuditRecord) error
+	AuditRecords(after int64, limit int) ([]*AuditRecord, error)
+	InsertAuditDigest(d *AuditDigest) error
+	// AuditDigests returns every digest in Seq order.
+	AuditDigests() ([]*AuditDigest, error)
+
 	// Versions of a secret, addressed by (secret ARN, version id).
 	// InsertVersion assigns v.Seq; it returns ErrNotFound when the secret
 	// does not exist. UpdateVersion changes every field but the key and Seq.
@@ -183,6 +198,29 @@ type Entity struct {
 	Path    string // "/" or "/division/"
 	Created time.Time
 	Doc     []byte // never nil on read: "{}" at least when written empty
+}
+
+// AuditRecord is one record of the audit trail. Doc is the CloudTrail-shaped
+// JSON record, exactly the bytes Hash covers; the other fields are copies
+// for lookups. A record never holds a secret value.
+type AuditRecord struct {
+	Seq       int64 // 1, 2, 3, ... in append order
+	Time      time.Time
+	Account   string // recipientAccountId
+	EventName string
+	Doc       []byte
+	PrevHash  []byte // Hash of record Seq-1 (nil for the first)
+	Hash      []byte
+}
+
+// AuditDigest is a signed checkpoint of the trail: the head's Seq and Hash
+// at Time, signed with the server's audit key.
+type AuditDigest struct {
+	Seq       int64
+	Hash      []byte
+	Time      time.Time
+	KeyID     string
+	Signature []byte
 }
 
 // Key is a key-encryption key (what a KmsKeyId names), sealed by the root key.

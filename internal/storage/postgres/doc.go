@@ -64,6 +64,23 @@
 // ON CONFLICT DO NOTHING meeting a row committed after the snapshot raises
 // a serialization failure, so an Update re-runs and then sees the winner.)
 //
+// # The audit trail
+//
+// Appenders of the audit trail are serialized across nodes by a one-row
+// table, audit_head (id 1), holding the last record's seq and hash
+// (migration 0003). AuditHead in an Update reads it FOR UPDATE, so a
+// second appender on any node waits there until the first commits, and
+// then fails with 40001 (the row changed after its snapshot) and re-runs
+// on the new head. AppendAudit advances the head and inserts the record in
+// one statement, only when the record's seq is the head's plus one; else
+// it changes nothing and returns ErrConflict without an error of the
+// database. The row lock is held until the transaction ends, so audited
+// writes take turns cluster-wide, which a single hash chain requires
+// anyway. A row lock was chosen over pg_advisory_xact_lock: it needs no
+// lock key shared by convention, and a REPEATABLE READ transaction must
+// re-read the head after waiting, which the row's 40001 forces and an
+// advisory lock would not.
+//
 // Round trips: BEGIN travels with a closure's first statement (one
 // pipelined batch), and a closure that runs no statement costs none; a
 // point read in a View is thus BEGIN+SELECT, then ROLLBACK.

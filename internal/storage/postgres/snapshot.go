@@ -55,6 +55,14 @@ func (db *DB) Export(ctx context.Context, emit func(storage.Record) error) error
 				v, err := scanVersion(r, true)
 				return storage.Record{Version: v}, err
 			}},
+			{"export audit records", "SELECT " + auditCols + " FROM audit_records ORDER BY seq", func(r pgx.Rows) (storage.Record, error) {
+				a, err := scanAuditRecord(r)
+				return storage.Record{AuditRecord: a}, err
+			}},
+			{"export audit digests", "SELECT " + auditDigestCols + " FROM audit_digests ORDER BY seq", func(r pgx.Rows) (storage.Record, error) {
+				d, err := scanAuditDigest(r)
+				return storage.Record{AuditDigest: d}, err
+			}},
 		}
 		for _, st := range steps {
 			err := t.rows(st.op, st.sql, nil, func(r pgx.Rows) error {

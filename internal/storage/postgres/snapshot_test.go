@@ -29,6 +29,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			tx.InsertVersion(&storage.Version{SecretARN: arn, VersionID: "v2", Created: base, Ciphertext: []byte("two")}),
 			tx.InsertVersion(&storage.Version{SecretARN: arn, VersionID: "v1", Created: base, Ciphertext: []byte("one")}),
 			tx.InsertVersion(&storage.Version{SecretARN: arn, VersionID: "p", Created: base.Add(time.Second)}),
+			tx.AppendAudit(&storage.AuditRecord{Seq: 1, Time: base, Account: "123456789012", EventName: "CreateSecret", Doc: []byte(`{"n":1}`), Hash: []byte{1}}),
+			tx.AppendAudit(&storage.AuditRecord{Seq: 2, Time: base.Add(time.Millisecond), Account: "123456789012", EventName: "GetSecretValue", Doc: []byte(`{"n":2}`), PrevHash: []byte{1}, Hash: []byte{2}}),
+			tx.InsertAuditDigest(&storage.AuditDigest{Seq: 2, Hash: []byte{2}, Time: base, KeyID: "audit-1", Signature: []byte{7, 7}}),
 		} {
 			if err != nil {
 				return err
@@ -61,19 +64,33 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		return recs, buf.Bytes()
 	}
 	want, file := export(src)
-	if len(want) != 8 {
-		t.Fatalf("exported %d records, want 8", len(want))
+	if len(want) != 11 {
+		t.Fatalf("exported %d records, want 11", len(want))
 	}
 	if bytes.Contains(file, []byte("two")) {
 		t.Errorf("a ciphertext is in the file in clear") // base64 hides it
 	}
 	n, err := storage.Restore(t.Context(), dst, bytes.NewReader(file), 3, nil)
-	if err != nil || n != 8 {
+	if err != nil || n != 11 {
 		t.Fatalf("Restore: %d records, %v", n, err)
 	}
 	got, _ := export(dst)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("restored records differ:\n got %+v\nwant %+v", got, want)
+	}
+	// The restored trail goes on from its head.
+	err = dst.Update(t.Context(), func(tx storage.Tx) error {
+		seq, hash, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		if seq != 2 || !bytes.Equal(hash, []byte{2}) {
+			t.Errorf("restored AuditHead: %d %x, want 2 02", seq, hash)
+		}
+		return tx.AppendAudit(&storage.AuditRecord{Seq: 3, Time: base, Account: "123456789012", EventName: "x", Doc: []byte("{}"), PrevHash: hash, Hash: []byte{3}})
+	})
+	if err != nil {
+		t.Errorf("append after restore: %v", err)
 	}
 	// A second restore into a store that is not empty is refused.
 	if _, err := storage.Restore(t.Context(), dst, bytes.NewReader(file), 3, nil); err == nil {
@@ -123,7 +140,7 @@ func TestSnapshotFormatRefusals(t *testing.T) {
 	for name, file := range map[string]string{
 		"not a snapshot": `{"hello":1}` + "\n",
 		"newer version":  `{"format":"coffer-snapshot","version":2,"created":"2025-06-01T00:00:00Z"}` + "\n" + `{"kind":"end","count":0}` + "\n",
-		"unknown kind":   header + `{"kind":"auditRecord","record":{}}` + "\n" + `{"kind":"end","count":1}` + "\n",
+		"unknown kind":   header + `{"kind":"lookupIndex","record":{}}` + "\n" + `{"kind":"end","count":1}` + "\n",
 		"wrong count":    header + `{"kind":"account","record":{"ID":"1"}}` + "\n" + `{"kind":"end","count":2}` + "\n",
 		"no end":         header + `{"kind":"account","record":{"ID":"1"}}` + "\n",
 	} {

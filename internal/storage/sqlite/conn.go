@@ -36,6 +36,12 @@ const (
 	stUpdateEntity
 	stDeleteEntity
 	stEntities
+	// The audit trail (audit.go).
+	stAuditHead
+	stAppendAudit
+	stAuditRecords
+	stInsertAuditDigest
+	stAuditDigests
 
 	stInsertSecret
 	stUpdateSecret
@@ -110,6 +116,17 @@ var queries = [numStmts]string{
 	stDeleteEntity: "DELETE FROM iam_entities WHERE account = ? AND kind = ? AND name_key = ?",
 	stEntities: `SELECT account, kind, name, id, path, created_ms, doc
 		FROM iam_entities WHERE account = ? AND kind = ? ORDER BY name_key, name`,
+
+	// The audit trail (migration 0005). The insert happens only when the
+	// record is the head's successor; no row inserted is ErrConflict.
+	stAuditHead: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
+	stAppendAudit: `INSERT INTO audit_records (seq, time_ms, account, event_name, doc, prev_hash, hash)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+		WHERE ?1 = (SELECT coalesce(max(seq), 0) + 1 FROM audit_records)`,
+	stAuditRecords: "SELECT " + auditCols + " FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?",
+	stInsertAuditDigest: `INSERT INTO audit_digests (seq, hash, time_ms, key_id, signature)
+		VALUES (?, ?, ?, ?, ?)`,
+	stAuditDigests: "SELECT " + auditDigestCols + " FROM audit_digests ORDER BY seq",
 
 	stInsertSecret: "INSERT INTO secrets (" + secretCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	stUpdateSecret: `UPDATE secrets SET account = ?2, region = ?3, name = ?4, description = ?5,

@@ -254,6 +254,8 @@ func TestMigrationBackfillsFilterIndex(t *testing.T) {
 	}
 	// Take the database back to schema version 1.
 	for _, stmt := range []string{
+		"DROP TABLE audit_records", // 0005
+		"DROP TABLE audit_digests",
 		"DROP INDEX access_keys_principal", // 0004
 		"DROP TABLE iam_entities",
 		"DROP INDEX secrets_by_deletion", // 0003

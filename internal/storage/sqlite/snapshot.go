@@ -63,6 +63,16 @@ func (db *DB) Export(ctx context.Context, emit func(storage.Record) error) error
 					v, err := scanVersion(r, true)
 					return storage.Record{Version: v}, err
 				}},
+			{"export audit records", "SELECT " + auditCols + " FROM audit_records ORDER BY seq",
+				func(r *sql.Rows) (storage.Record, error) {
+					a, err := scanAuditRecord(r)
+					return storage.Record{AuditRecord: a}, err
+				}},
+			{"export audit digests", "SELECT " + auditDigestCols + " FROM audit_digests ORDER BY seq",
+				func(r *sql.Rows) (storage.Record, error) {
+					d, err := scanAuditDigest(r)
+					return storage.Record{AuditDigest: d}, err
+				}},
 		}
 		for _, st := range steps {
 			if err := exportRows(ctx, t, st.op, st.sql, st.scan, emit); err != nil {

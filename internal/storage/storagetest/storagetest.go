@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	}
 	tests = append(tests, listTests...)
 	tests = append(tests, iamTests...)
+	tests = append(tests, auditTests...)
 	tests = append(tests, []suiteTest{
 		{"UpdateError", testUpdateError},
 		{"UpdatePanic", testUpdatePanic},

@@ -1,0 +1,127 @@
+package postgres
+
+import (
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coffer-dev/coffer/internal/storage"
+)
+
+// The audit trail and its digests (migration 0003). Appenders on every
+// node are serialized by the one-row table audit_head: see the package doc.
+
+// auditCols is the column list of audit record reads, in scanAuditRecord's order.
+const auditCols = "seq, time_ms, account, event_name, doc, prev_hash, hash"
+
+// auditDigestCols is the column list of digest reads, in scanAuditDigest's order.
+const auditDigestCols = "seq, hash, time_ms, key_id, signature"
+
+func scanAuditRecord(r pgx.Row) (*storage.AuditRecord, error) {
+	var a storage.AuditRecord
+	var ms int64
+	if err := r.Scan(&a.Seq, &ms, &a.Account, &a.EventName, &a.Doc, &a.PrevHash, &a.Hash); err != nil {
+		return nil, err
+	}
+	a.Time = fromMillis(ms)
+	return &a, nil
+}
+
+func scanAuditDigest(r pgx.Row) (*storage.AuditDigest, error) {
+	var d storage.AuditDigest
+	var ms int64
+	if err := r.Scan(&d.Seq, &d.Hash, &ms, &d.KeyID, &d.Signature); err != nil {
+		return nil, err
+	}
+	d.Time = fromMillis(ms)
+	return &d, nil
+}
+
+// AuditHead reads the head row; in an Update it locks it (FOR UPDATE) until
+// the transaction ends, so that appenders on every node take turns.
+func (t *tx) AuditHead() (int64, []byte, error) {
+	if err := t.usable(); err != nil {
+		return 0, nil, err
+	}
+	var seq int64
+	var hash []byte
+	if err := t.row("audit head", "SELECT seq, hash FROM audit_head WHERE id = 1"+t.forUpdate(), nil, &seq, &hash); err != nil {
+		return 0, nil, err
+	}
+	return seq, hash, nil
+}
+
+// AppendAudit advances the head and inserts the record in one statement,
+// only when r.Seq is the head's successor: otherwise nothing changes and
+// no error of the database is raised, so the transaction stays usable.
+func (t *tx) AppendAudit(r *storage.AuditRecord) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("append audit record %d", r.Seq)
+	tag, err := t.exec(op, `WITH head AS (
+			UPDATE audit_head SET seq = $1, hash = $7 WHERE id = 1 AND seq = $1 - 1 RETURNING seq)
+		INSERT INTO audit_records (seq, time_ms, account, event_name, doc, prev_hash, hash)
+		SELECT head.seq, $2, $3, $4, $5, $6, $7 FROM head`,
+		r.Seq, toMillis(r.Time), r.Account, r.EventName, blob(r.Doc), blob(r.PrevHash), blob(r.Hash))
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: %s: not the successor of the head: %w", op, storage.ErrConflict)
+	}
+	return nil
+}
+
+func (t *tx) AuditRecords(after int64, limit int) ([]*storage.AuditRecord, error) {
+	if err := t.usable(); err != nil {
+		return nil, err
+	}
+	var lim *int64 // NULL: no limit
+	if limit > 0 {
+		lim = new(int64(limit))
+	}
+	var out []*storage.AuditRecord
+	err := t.rows(fmt.Sprintf("audit records after %d", after),
+		"SELECT "+auditCols+" FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2",
+		[]any{after, lim}, func(r pgx.Rows) error {
+			a, err := scanAuditRecord(r)
+			if err == nil {
+				out = append(out, a)
+			}
+			return err
+		})
+	return out, err
+}
+
+func (t *tx) InsertAuditDigest(d *storage.AuditDigest) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("insert audit digest %d", d.Seq)
+	tag, err := t.exec(op, "INSERT INTO audit_digests ("+auditDigestCols+`)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+		d.Seq, blob(d.Hash), toMillis(d.Time), d.KeyID, blob(d.Signature))
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return conflict(op)
+	}
+	return nil
+}
+
+func (t *tx) AuditDigests() ([]*storage.AuditDigest, error) {
+	if err := t.usable(); err != nil {
+		return nil, err
+	}
+	var out []*storage.AuditDigest
+	err := t.rows("audit digests", "SELECT "+auditDigestCols+" FROM audit_digests ORDER BY seq", nil, func(r pgx.Rows) error {
+		d, err := scanAuditDigest(r)
+		if err == nil {
+			out = append(out, d)
+		}
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/coffer-dev/coffer/internal/storage"
+)
+
+// The audit trail and its digests (migration 0005). Appenders need no lock
+// of their own: every write transaction runs on the single writer
+// connection, so a closure that reads the head and appends its successor
+// never races another. The trail is not in the read cache: every read goes
+// to SQL.
+
+// auditCols is the column list of audit record reads, in scanAuditRecord's order.
+const auditCols = "seq, time_ms, account, event_name, doc, prev_hash, hash"
+
+// auditDigestCols is the column list of digest reads, in scanAuditDigest's order.
+const auditDigestCols = "seq, hash, time_ms, key_id, signature"
+
+func scanAuditRecord(r *sql.Rows) (*storage.AuditRecord, error) {
+	var a storage.AuditRecord
+	var ms int64
+	if err := r.Scan(&a.Seq, &ms, &a.Account, &a.EventName, &a.Doc, &a.PrevHash, &a.Hash); err != nil {
+		return nil, err
+	}
+	a.Time = fromMillis(ms)
+	return &a, nil
+}
+
+func scanAuditDigest(r *sql.Rows) (*storage.AuditDigest, error) {
+	var d storage.AuditDigest
+	var ms int64
+	if err := r.Scan(&d.Seq, &d.Hash, &ms, &d.KeyID, &d.Signature); err != nil {
+		return nil, err
+	}
+	d.Time = fromMillis(ms)
+	return &d, nil
+}
+
+func (t *tx) AuditHead() (int64, []byte, error) {
+	if err := t.check(); err != nil {
+		return 0, nil, err
+	}
+	var seq int64
+	var hash []byte
+	err := t.one("audit head", "", func(r *sql.Rows) error { return r.Scan(&seq, &hash) }, stAuditHead)
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, nil, nil // an empty trail
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return seq, hash, nil
+}
+
+func (t *tx) AppendAudit(r *storage.AuditRecord) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("append audit record %d", r.Seq)
+	res, err := t.c.exec(stAppendAudit, r.Seq, toMillis(r.Time), r.Account, r.EventName,
+		blob(r.Doc), blob(r.PrevHash), blob(r.Hash))
+	if err != nil {
+		return t.fail(op, err, "")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return t.fail(op, err, "")
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: %s: not the successor of the head: %w", op, storage.ErrConflict)
+	}
+	return nil
+}
+
+func (t *tx) AuditRecords(after int64, limit int) ([]*storage.AuditRecord, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	op := fmt.Sprintf("audit records after %d", after)
+	rows, err := t.c.query(stAuditRecords, after, limit)
+	if err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	defer rows.Close()
+	var out []*storage.AuditRecord
+	for rows.Next() {
+		a, err := scanAuditRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	return out, nil
+}
+
+func (t *tx) InsertAuditDigest(d *storage.AuditDigest) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	_, err := t.c.exec(stInsertAuditDigest, d.Seq, blob(d.Hash), toMillis(d.Time), d.KeyID, blob(d.Signature))
+	if err != nil {
+		return t.fail(fmt.Sprintf("insert audit digest %d", d.Seq), err, "")
+	}
+	return nil
+}
+
+func (t *tx) AuditDigests() ([]*storage.AuditDigest, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	const op = "audit digests"
+	rows, err := t.c.query(stAuditDigests)
+	if err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	defer rows.Close()
+	var out []*storage.AuditDigest
+	for rows.Next() {
+		d, err := scanAuditDigest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	return out, nil
+}
