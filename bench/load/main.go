@@ -56,6 +56,7 @@ type config struct {
 	json     bool          // machine-readable output
 	workDir  string        // parent of the fresh data directory
 	identity string        // "user" or "root": who the load signs as
+	audit    bool          // coffer records every call (false: COFFER_AUDIT=off)
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -71,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "bound on the whole run (0: derived from the other flags)")
 	fs.StringVar(&cfg.workDir, "workdir", "", "`dir`ectory in which to make coffer's fresh data directory (empty: the system temp dir); PutSecretValue fsyncs there, so put it on the disk you mean to measure, not tmpfs")
 	fs.StringVar(&cfg.identity, "identity", "user", "who the load signs as: user (an IAM user whose policy is evaluated on every request) or root (the account's root, no policy to evaluate)")
+	fs.BoolVar(&cfg.audit, "audit", true, "run coffer with its audit trail (false: COFFER_AUDIT=off, no trail, for measuring the trail's cost; run twice to compare)")
 	fs.BoolVar(&cfg.json, "json", false, "print the results as JSON on stdout (progress stays on stderr)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./bench/load [flags]\n\n")
@@ -157,7 +159,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer c.CloseIdleConnections()
 
 	progress("starting coffer (%s)", bin)
-	coffer, err := startCoffer(ctx, bin, dataDir)
+	coffer, err := startCoffer(ctx, bin, dataDir, cfg.audit)
 	if err != nil {
 		return err
 	}

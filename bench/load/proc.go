@@ -105,14 +105,19 @@ func (p *proc) kill() {
 }
 
 // startCoffer starts coffer on a free loopback port with a fresh data
-// directory and the fixed test identity.
-func startCoffer(ctx context.Context, bin, dataDir string) (*proc, error) {
+// directory and the fixed test identity, with or without its audit trail.
+func startCoffer(ctx context.Context, bin, dataDir string, audit bool) (*proc, error) {
 	cmd := exec.Command(bin, "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	auditEnv := "COFFER_AUDIT=on"
+	if !audit {
+		auditEnv = "COFFER_AUDIT=off" // benchmarks only: no trail
+	}
 	cmd.Env = append(os.Environ(),
 		"COFFER_ACCOUNT_ID="+accountID,
 		"COFFER_ROOT_ACCESS_KEY_ID="+keyID,
 		"COFFER_ROOT_SECRET_ACCESS_KEY="+secretKey,
 		"COFFER_LOG_LEVEL=warn",
+		auditEnv,
 	)
 	return startProc(ctx, "coffer", cmd, "coffer: listening on ")
 }

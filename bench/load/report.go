@@ -22,6 +22,7 @@ type report struct {
 	WarmupSec     float64  `json:"warmup_seconds"`
 	Secrets       int      `json:"secrets"`
 	Identity      string   `json:"identity"` // who the load signed as: user or root
+	Audit         bool     `json:"audit"`    // coffer ran with its audit trail
 	ResponseBytes int      `json:"get_response_bytes"`
 	LoadBefore    string   `json:"load_average_before,omitempty"` // 1, 5, 15 min
 	LoadAfter     string   `json:"load_average_after,omitempty"`
@@ -43,6 +44,7 @@ func newReport(cfg config, respBytes int) *report {
 		WarmupSec:     cfg.warmup.Seconds(),
 		Secrets:       cfg.secrets,
 		Identity:      cfg.identity,
+		Audit:         cfg.audit,
 		ResponseBytes: respBytes,
 		LoadBefore:    loadAverage(),
 		Results:       []result{},
@@ -90,8 +92,8 @@ func (p *printer) header(rep *report) {
 	if p.json {
 		return
 	}
-	fmt.Fprintf(p.w, "# %d CPUs, %s %s/%s; %v measured after %v warm-up per row; %d secrets; GetSecretValue response %d bytes; signed as %s\n",
-		rep.CPUs, rep.Go, rep.OS, rep.Arch, rep.duration, rep.warmup, rep.Secrets, rep.ResponseBytes, rep.Identity)
+	fmt.Fprintf(p.w, "# %d CPUs, %s %s/%s; %v measured after %v warm-up per row; %d secrets; GetSecretValue response %d bytes; signed as %s; audit %v\n",
+		rep.CPUs, rep.Go, rep.OS, rep.Arch, rep.duration, rep.warmup, rep.Secrets, rep.ResponseBytes, rep.Identity, rep.Audit)
 	if rep.LoadBefore != "" {
 		fmt.Fprintf(p.w, "# load average before: %s\n", rep.LoadBefore)
 	}

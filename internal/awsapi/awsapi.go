@@ -4,8 +4,10 @@
 // (package smapi), calls the domain (package secrets) and writes responses and
 // errors exactly as AWS does.
 //
-// Only internal/server imports it. It may import secrets, iam and policy
-// types; it never imports storage, envelope, seal or a SQL driver.
+// Every call leaves exactly one audit record, durable before the response
+// (audit.go). Only internal/server imports it. It may import secrets, iam,
+// audit and policy types; it never imports storage, envelope, seal or a
+// SQL driver.
 package awsapi
 
 import (
@@ -23,8 +25,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/awsapi/sigv4"
 	"github.com/coffer-dev/coffer/internal/iam"
+	"github.com/coffer-dev/coffer/internal/metrics"
 	"github.com/coffer-dev/coffer/internal/secrets"
 )
 
@@ -43,6 +47,12 @@ type Config struct {
 	IAM     *iam.Service
 	Now     func() time.Time // nil: time.Now
 	Logger  *slog.Logger     // nil: discard
+	// Trail records every call (audit.go); nil only when auditing is
+	// turned off for benchmarks.
+	Trail *audit.Trail
+	// Region is the server's region, the record's awsRegion until a
+	// request's signature names one.
+	Region string
 }
 
 // Handler serves the Secrets Manager API.
@@ -51,6 +61,8 @@ type Handler struct {
 	iam      *iam.Service
 	verifier *sigv4.Verifier
 	log      *slog.Logger
+	trail    *audit.Trail
+	region   string
 }
 
 // New returns the API handler.
@@ -68,6 +80,8 @@ func New(cfg Config) *Handler {
 		iam:      cfg.IAM,
 		verifier: sigv4.NewVerifier(now, 5*time.Minute),
 		log:      log,
+		trail:    cfg.Trail,
+		region:   cfg.Region,
 	}
 }
 
@@ -80,15 +94,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", reqID)
+	// Runs last, after the panic handler: every response, error or not, is
+	// counted with the code writeError put in X-Amzn-ErrorType.
+	defer observeRequest(w, r, start)
+	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	r, pending := h.beginAudit(r, reqID, smEventSource, op)
 	defer func() {
 		// A bug must cost one request, not the process. Only the panic's
 		// type is logged: its value could hold request data.
 		if p := recover(); p != nil {
 			h.log.ErrorContext(r.Context(), "panic serving request", "request_id", reqID, "panic_type", fmt.Sprintf("%T", p))
-			writeError(w, errInternal())
+			ae := errInternal()
+			if err := h.finishAudit(r.Context(), pending, ae.Code, ae.Message, nil); err != nil {
+				h.log.ErrorContext(r.Context(), "audit failed", "op", op, "request_id", reqID, "err", err)
+			}
+			writeError(w, ae)
 		}
 	}()
-	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
 
 	out, err := h.serve(r, op)
 	status := http.StatusOK
@@ -97,8 +119,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !known {
 			h.log.ErrorContext(r.Context(), "internal error", "op", op, "request_id", reqID, "err", err)
 		}
+		if aerr := h.finishAudit(r.Context(), pending, ae.Code, ae.Message, nil); aerr != nil {
+			h.log.ErrorContext(r.Context(), "audit failed", "op", op, "request_id", reqID, "err", aerr)
+			ae = errInternal()
+		}
 		status = ae.Status
 		writeError(w, ae)
+	} else if aerr := h.finishAudit(r.Context(), pending, "", "", out); aerr != nil {
+		// Fail closed: no record, no answer (and never a read's value).
+		h.log.ErrorContext(r.Context(), "audit failed", "op", op, "request_id", reqID, "err", aerr)
+		status = http.StatusInternalServerError
+		writeError(w, errInternal())
 	} else {
 		writeJSON(w, http.StatusOK, out)
 	}
@@ -139,6 +170,7 @@ func (h *Handler) authenticate(r *http.Request, body []byte, service string) (ia
 	if err != nil {
 		return iam.Caller{}, err
 	}
+	auditKey(r.Context(), req.AccessKeyID, req.Region)
 	cred, err := h.iam.LookupAccessKey(r.Context(), req.AccessKeyID, req.SecurityToken)
 	switch {
 	case errors.Is(err, iam.ErrExpiredToken):
@@ -155,7 +187,9 @@ func (h *Handler) authenticate(r *http.Request, body []byte, service string) (ia
 	if err != nil {
 		return iam.Caller{}, err
 	}
-	return iam.Caller{Identity: id, Request: requestContext(r, req.Region)}, nil
+	caller := iam.Caller{Identity: id, Request: requestContext(r, req.Region)}
+	auditCaller(r.Context(), caller)
+	return caller, nil
 }
 
 // requestContext is what a request says of itself, for the global
@@ -220,4 +254,22 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		}
 	}
 	writeJSON(w, e.Status, body)
+}
+
+// observeRequest counts one Secrets Manager call in package metrics: its
+// operation (when the table has it, else "Unknown"), the error code of
+// its response (none for a success) and its duration. It reads both from
+// the request and response headers, so that it does not allocate.
+func observeRequest(w http.ResponseWriter, r *http.Request, start time.Time) {
+	op := "Unknown"
+	if t := r.Header["X-Amz-Target"]; len(t) == 1 && strings.HasPrefix(t[0], targetPrefix) {
+		if name := t[0][len(targetPrefix):]; operations[name] != nil {
+			op = name
+		}
+	}
+	code := ""
+	if c := w.Header()["X-Amzn-Errortype"]; len(c) > 0 {
+		code = c[0]
+	}
+	metrics.ObserveRequest("secretsmanager", op, code, time.Since(start))
 }

@@ -25,6 +25,7 @@ func op[In any, PIn validator[In], Out any](fn func(ctx context.Context, h *Hand
 		if err := decode(body, in); err != nil {
 			return nil, err
 		}
+		auditParams(ctx, in)
 		if err := PIn(in).Validate(); err != nil {
 			return nil, err
 		}

@@ -97,6 +97,9 @@ func batchGetSecretValue(ctx context.Context, h *Handler, c secrets.Caller, in *
 	if err != nil {
 		return nil, err
 	}
+	if err := h.auditBatchValues(ctx, res); err != nil {
+		return nil, err
+	}
 	return batchResponse(res), nil
 }
 

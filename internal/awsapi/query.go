@@ -51,8 +51,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/awsapi/sigv4"
 	"github.com/coffer-dev/coffer/internal/iam"
+	"github.com/coffer-dev/coffer/internal/metrics"
 )
 
 const formType = "application/x-www-form-urlencoded"
@@ -144,13 +146,25 @@ func (h *Handler) serveSTS(w http.ResponseWriter, r *http.Request) {
 	reqID := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	action := ""
+	errCode := "" // the <Code> of an error response, for metrics
+	defer func() { metrics.ObserveRequest(svc.name, svc.metricOp(action), errCode, time.Since(start)) }()
+	source := stsEventSource
+	if svc == iamQuery {
+		source = iamEventSource
+	}
+	r, pending := h.beginAudit(r, reqID, source, "")
 	defer func() {
 		// A bug must cost one request, not the process. Only the panic's
 		// type is logged: its value could hold request data.
 		if p := recover(); p != nil {
 			h.log.ErrorContext(r.Context(), "panic serving request", "service", svc.name, "action", action,
 				"request_id", reqID, "panic_type", fmt.Sprintf("%T", p))
-			writeQuery(w, http.StatusInternalServerError, queryErrorXML(svc, svc.internalError(), reqID))
+			qe := svc.internalError()
+			if err := h.finishAudit(r.Context(), pending, qe.Code, qe.Message, nil); err != nil {
+				h.log.ErrorContext(r.Context(), "audit failed", "service", svc.name, "request_id", reqID, "err", err)
+			}
+			errCode = qe.Code
+			writeQuery(w, http.StatusInternalServerError, queryErrorXML(svc, qe, reqID))
 		}
 	}()
 
@@ -164,7 +178,21 @@ func (h *Handler) serveSTS(w http.ResponseWriter, r *http.Request) {
 			h.log.ErrorContext(r.Context(), "internal error", "service", svc.name, "action", action,
 				"request_id", reqID, "err", err)
 		}
+		if aerr := h.finishAudit(r.Context(), pending, qe.Code, qe.Message, nil); aerr != nil {
+			h.log.ErrorContext(r.Context(), "audit failed", "service", svc.name, "action", action,
+				"request_id", reqID, "err", aerr)
+			qe = svc.internalError()
+		}
 		status = qe.Status
+		errCode = qe.Code
+		body = queryErrorXML(svc, qe, reqID)
+	} else if aerr := h.finishAudit(r.Context(), pending, "", "", nil); aerr != nil {
+		// Fail closed: no record, no answer (never fresh credentials).
+		h.log.ErrorContext(r.Context(), "audit failed", "service", svc.name, "action", action,
+			"request_id", reqID, "err", aerr)
+		qe := svc.internalError()
+		status = qe.Status
+		errCode = qe.Code
 		body = queryErrorXML(svc, qe, reqID)
 	}
 	writeQuery(w, status, body)
@@ -172,6 +200,15 @@ func (h *Handler) serveSTS(w http.ResponseWriter, r *http.Request) {
 		h.log.DebugContext(r.Context(), "request", "service", svc.name, "action", action, "status", status,
 			"request_id", reqID, "duration", time.Since(start))
 	}
+}
+
+// metricOp is action's metrics label: its name when svc has it, else
+// "Unknown" (the label set must not grow with what clients send).
+func (svc *queryService) metricOp(action string) string {
+	if _, ok := svc.ops[action]; ok {
+		return action
+	}
+	return "Unknown"
 }
 
 func writeQuery(w http.ResponseWriter, status int, body []byte) {
@@ -191,6 +228,15 @@ func (h *Handler) queryCall(r *http.Request, svc *queryService, reqID string) (a
 	}
 	if len(body) > maxBody {
 		return "", nil, &queryError{"RequestEntityTooLarge", http.StatusRequestEntityTooLarge, "Request entity too large."}
+	}
+	if p := audit.PendingFrom(r.Context()); p != nil {
+		// The record names the action even when authentication refuses it.
+		if values, err := queryParams(r, body); err == nil {
+			rec := p.Record()
+			rec.EventName = values.Get("Action")
+			rec.ReadOnly = readOnlyEvent(rec.EventName)
+			rec.RequestParameters = queryParamsForAudit(values)
+		}
 	}
 	caller, err := h.authenticate(r, body, svc.name)
 	if err != nil {

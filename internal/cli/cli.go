@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,6 +38,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(backupCommand(stdout, stderr), restoreCommand(stdout, stderr))
 	root.AddCommand(rotationCommands(stdout)...)
 	root.AddCommand(functionsCommand(stdout))
+	root.AddCommand(auditCommand(stdout))
 	if err := root.Execute(); err != nil {
 		var code exitCode
 		if errors.As(err, &code) {
@@ -70,19 +72,31 @@ func serverCommand(stdout, stderr io.Writer) *cobra.Command {
 		Partition:           envOr("COFFER_PARTITION", "aws"),
 		LogLevel:            envOr("COFFER_LOG_LEVEL", "info"),
 		Storage:             os.Getenv("COFFER_STORAGE"),
+		AdminListen:         os.Getenv("COFFER_ADMIN_LISTEN"),
+		AuditFile:           os.Getenv("COFFER_AUDIT_FILE"),
+		AuditStdout:         os.Getenv("COFFER_AUDIT_STDOUT") == "true" || os.Getenv("COFFER_AUDIT_STDOUT") == "1",
+		AuditSyslog:         os.Getenv("COFFER_AUDIT_SYSLOG"),
 	}
+	if v := os.Getenv("COFFER_AUDIT_DIGEST_INTERVAL"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			cfg.AuditDigestInterval = d
+		}
+	}
+	// Auditing is on unless turned off for a benchmark (no trail).
+	auditOn := os.Getenv("COFFER_AUDIT") != "off" && os.Getenv("COFFER_AUDIT") != "false"
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the Secrets Manager API",
 		Long: `Serve the AWS Secrets Manager API on the embedded store (SQLite in the
 data directory) or on PostgreSQL (--storage postgres://...).
 
-Environment: COFFER_LISTEN, COFFER_DATA_DIR, COFFER_STORAGE, COFFER_LOG_LEVEL, COFFER_PARTITION,
-COFFER_ACCOUNT_ID, COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY
-(the last three fix the first account and its root key; otherwise they are
+Environment: COFFER_LISTEN, COFFER_ADMIN_LISTEN, COFFER_DATA_DIR, COFFER_STORAGE,
+COFFER_LOG_LEVEL, COFFER_PARTITION, COFFER_ACCOUNT_ID, COFFER_ROOT_ACCESS_KEY_ID and
+COFFER_ROOT_SECRET_ACCESS_KEY (the last three fix the first account and its root key; otherwise they are
 generated on first start and written to <data-dir>/credentials).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.DisableAudit = !auditOn
 			if err := cfg.Validate(); err != nil {
 				return hinted{err, "see 'coffer server --help'"}
 			}
@@ -93,10 +107,16 @@ generated on first start and written to <data-dir>/credentials).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to serve on (host:port; port 0 picks a free one)")
+	f.StringVar(&cfg.AdminListen, "admin-listen", cfg.AdminListen, "address of the admin listener: /metrics, /healthz, /readyz, no authentication (host:port; empty: off; env COFFER_ADMIN_LISTEN)")
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the database, the root key and the credentials file")
 	f.StringVar(&cfg.AccountID, "account-id", cfg.AccountID, "id of the first account (12 digits)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	f.StringVar(&cfg.Storage, "storage", cfg.Storage, "store: empty for SQLite in the data directory, or postgres://user@host/db (env COFFER_STORAGE)")
+	f.StringVar(&cfg.AuditFile, "audit-file", cfg.AuditFile, "also append audit records as JSON lines to this file, best effort (env COFFER_AUDIT_FILE)")
+	f.BoolVar(&cfg.AuditStdout, "audit-stdout", cfg.AuditStdout, "also write audit records as JSON lines to standard output, best effort (env COFFER_AUDIT_STDOUT)")
+	f.StringVar(&cfg.AuditSyslog, "audit-syslog", cfg.AuditSyslog, "also send audit records to syslog: local, unix:///path, udp://host:port or tcp://host:port (env COFFER_AUDIT_SYSLOG)")
+	f.DurationVar(&cfg.AuditDigestInterval, "audit-digest-interval", cfg.AuditDigestInterval, "how often the head of the audit trail is signed (default 1m; env COFFER_AUDIT_DIGEST_INTERVAL)")
+	f.BoolVar(&auditOn, "audit", auditOn, "record every call in the audit trail; --audit=false is for benchmarks only: no trail (env COFFER_AUDIT=off)")
 	return cmd
 }
 

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
+	"github.com/coffer-dev/coffer/internal/metrics"
 	"github.com/coffer-dev/coffer/internal/secrets"
 )
 
@@ -56,6 +58,9 @@ type Config struct {
 	// Scopes lists the (account, region) pairs the scheduler scans for
 	// secrets with rotation configured.
 	Scopes func(ctx context.Context) ([]Scope, error)
+	// Trail records the rotation service events and the built-in
+	// rotators' calls (audit.go); nil only when auditing is off.
+	Trail *audit.Trail
 }
 
 // Scope is one account in one region.
@@ -110,6 +115,10 @@ func New(cfg Config) *Engine {
 		running: map[string]bool{}, known: map[string]struct{}{}}
 }
 
+// SetTrail sets the audit trail (see Config.Trail) of an engine built
+// before it. Call it before the engine runs anything.
+func (e *Engine) SetTrail(t *audit.Trail) { e.cfg.Trail = t }
+
 // Close stops the runs started in the background and waits for them: an
 // interrupted step is invoked again by the next engine (steps are
 // idempotent).
@@ -155,7 +164,8 @@ func (e *Engine) Function(ctx context.Context, account, region, lambdaARN string
 	}
 	fnRegion, fnAccount, name := p[3], p[4], p[6]
 	if b, ok := e.cfg.Builtins[name]; ok && fnAccount == account && fnRegion == region {
-		return b(NewSecretsAPI(e.cfg.Secrets, e.cfg.Partition, account, region)), nil
+		api := &serviceAPI{svc: e.cfg.Secrets, caller: secrets.SystemCaller(e.cfg.Partition, account, region), trail: e.cfg.Trail}
+		return b(api), nil
 	}
 	if e.cfg.Functions == nil {
 		return nil, ErrNotFound
@@ -204,12 +214,18 @@ func (e *Engine) Run(ctx context.Context, arn string) error {
 	if run == nil || st.Deleted {
 		return nil
 	}
+	if run.Attempts == 0 && (run.Step == StepCreate || (run.Validation && run.Step == StepTest)) {
+		e.event(ctx, st, eventName(run, "Started"), "")
+	}
 	fn, err := e.Function(ctx, st.Account, st.Region, st.LambdaARN)
 	if err != nil {
-		return e.fail(ctx, st, "Secrets Manager cannot invoke the rotation function "+st.LambdaARN)
+		return e.fail(ctx, st, "Secrets Manager cannot invoke the rotation function "+st.LambdaARN, "")
 	}
 	for _, step := range steps(run) {
 		if err := e.cfg.Secrets.RecordRotationStep(ctx, arn, run.VersionID, step); err != nil {
+			if errors.Is(err, secrets.ErrRotationStopped) {
+				e.event(ctx, st, "RotationAbandoned", "")
+			}
 			return stopped(err)
 		}
 		sctx, cancel := context.WithTimeout(ctx, e.cfg.StepTimeout)
@@ -222,16 +238,21 @@ func (e *Engine) Run(ctx context.Context, arn string) error {
 			e.log.Debug("rotation step output", "secret", arn, "step", step, "output", out)
 		}
 		if err != nil {
-			return e.fail(ctx, st, fmt.Sprintf("Error when executing lambda %s during %s step: %v", st.LambdaARN, step, err))
+			return e.fail(ctx, st, fmt.Sprintf("Error when executing lambda %s during %s step: %v", st.LambdaARN, step, err),
+				fmt.Sprintf("Error when executing lambda %s during %s step", st.LambdaARN, step))
 		}
 	}
 	if err := e.cfg.Secrets.CompleteRotation(ctx, arn, run.VersionID); err != nil {
 		if errors.Is(err, secrets.ErrRotationStopped) {
+			e.event(ctx, st, "RotationAbandoned", "")
 			return nil
 		}
-		return e.fail(ctx, st, fmt.Sprintf("Error when executing lambda %s during %s step: %v", st.LambdaARN, StepFinish, err))
+		return e.fail(ctx, st, fmt.Sprintf("Error when executing lambda %s during %s step: %v", st.LambdaARN, StepFinish, err),
+			fmt.Sprintf("Error when executing lambda %s during %s step", st.LambdaARN, StepFinish))
 	}
+	e.event(ctx, st, eventName(run, "Succeeded"), "")
 	e.log.Info("rotation succeeded", "secret", arn, "version", run.VersionID, "validation", run.Validation)
+	metrics.ObserveRotation(metrics.RotationSucceeded)
 	return nil
 }
 
@@ -242,8 +263,10 @@ func stopped(err error) error {
 	return err
 }
 
-// fail records a failed attempt and returns it as an error.
-func (e *Engine) fail(ctx context.Context, st *secrets.RotationStatus, msg string) error {
+// fail records a failed attempt and returns it as an error. auditMsg is
+// the audit record's errorMessage ("": msg); it leaves out the function's
+// own error text, which could quote anything the function saw.
+func (e *Engine) fail(ctx context.Context, st *secrets.RotationStatus, msg, auditMsg string) error {
 	attempt := st.Run.Attempts // failures before this one
 	var retryAt time.Time
 	if attempt < len(e.cfg.Retries) && !st.Run.Validation {
@@ -254,6 +277,15 @@ func (e *Engine) fail(ctx context.Context, st *secrets.RotationStatus, msg strin
 			return nil
 		}
 		return fmt.Errorf("recording a failed rotation: %w", err)
+	}
+	if auditMsg == "" {
+		auditMsg = msg
+	}
+	e.event(ctx, st, eventName(st.Run, "Failed"), auditMsg)
+	if retryAt.IsZero() {
+		metrics.ObserveRotation(metrics.RotationAbandoned)
+	} else {
+		metrics.ObserveRotation(metrics.RotationFailed)
 	}
 	return errors.New(msg)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/secrets"
 )
 
@@ -13,6 +14,7 @@ import (
 type serviceAPI struct {
 	svc    *secrets.Service
 	caller secrets.Caller
+	trail  *audit.Trail // nil: calls are not recorded (audit.go)
 }
 
 // NewSecretsAPI returns the Secrets Manager API of account in region over
@@ -32,7 +34,12 @@ func wrap(err error) error {
 }
 
 func (a *serviceAPI) DescribeSecret(ctx context.Context, secretID string) (*Description, error) {
-	m, err := a.svc.DescribeSecret(ctx, a.caller, secretID)
+	var m *secrets.Metadata
+	err := a.auditCall(ctx, "DescribeSecret", map[string]any{"secretId": secretID}, func(ctx context.Context) error {
+		var err error
+		m, err = a.svc.DescribeSecret(ctx, a.caller, secretID)
+		return err
+	})
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -54,7 +61,19 @@ func (a *serviceAPI) GetSecretValue(ctx context.Context, secretID, versionID, st
 	if stage != "" {
 		in.VersionStage = &stage
 	}
-	v, err := a.svc.GetSecretValue(ctx, a.caller, in)
+	params := map[string]any{"secretId": secretID}
+	if versionID != "" {
+		params["versionId"] = versionID
+	}
+	if stage != "" {
+		params["versionStage"] = stage
+	}
+	var v *secrets.SecretValue
+	err := a.auditCall(ctx, "GetSecretValue", params, func(ctx context.Context) error {
+		var err error
+		v, err = a.svc.GetSecretValue(ctx, a.caller, in)
+		return err
+	})
 	if err != nil {
 		return "", wrap(err)
 	}
@@ -65,10 +84,16 @@ func (a *serviceAPI) GetSecretValue(ctx context.Context, secretID, versionID, st
 }
 
 func (a *serviceAPI) PutSecretValue(ctx context.Context, secretID, token, value string, stages []string) error {
-	_, err := a.svc.PutSecretValue(ctx, a.caller, secrets.PutInput{
-		SecretID: secretID, ClientRequestToken: &token, SecretString: &value, VersionStages: stages,
-	})
-	return wrap(err)
+	params := map[string]any{"secretId": secretID, "clientRequestToken": token}
+	if stages != nil {
+		params["versionStages"] = stages
+	}
+	return wrap(a.auditCall(ctx, "PutSecretValue", params, func(ctx context.Context) error {
+		_, err := a.svc.PutSecretValue(ctx, a.caller, secrets.PutInput{
+			SecretID: secretID, ClientRequestToken: &token, SecretString: &value, VersionStages: stages,
+		})
+		return err
+	}))
 }
 
 func (a *serviceAPI) UpdateSecretVersionStage(ctx context.Context, secretID, stage, moveTo, removeFrom string) error {
@@ -79,16 +104,38 @@ func (a *serviceAPI) UpdateSecretVersionStage(ctx context.Context, secretID, sta
 	if removeFrom != "" {
 		in.RemoveFromVersionID = &removeFrom
 	}
-	_, err := a.svc.UpdateSecretVersionStage(ctx, a.caller, in)
-	return wrap(err)
+	params := map[string]any{"secretId": secretID, "versionStage": stage}
+	if moveTo != "" {
+		params["moveToVersionId"] = moveTo
+	}
+	if removeFrom != "" {
+		params["removeFromVersionId"] = removeFrom
+	}
+	return wrap(a.auditCall(ctx, "UpdateSecretVersionStage", params, func(ctx context.Context) error {
+		_, err := a.svc.UpdateSecretVersionStage(ctx, a.caller, in)
+		return err
+	}))
 }
 
 func (a *serviceAPI) GetRandomPassword(ctx context.Context, o PasswordOptions) (string, error) {
 	req := o.RequireEachIncludedType
-	return a.svc.GetRandomPassword(ctx, a.caller, secrets.PasswordInput{
-		Length: int64(o.Length), ExcludeCharacters: o.ExcludeCharacters,
-		ExcludeNumbers: o.ExcludeNumbers, ExcludePunctuation: o.ExcludePunctuation,
-		ExcludeUppercase: o.ExcludeUppercase, ExcludeLowercase: o.ExcludeLowercase,
-		IncludeSpace: o.IncludeSpace, RequireEachIncludedType: &req,
+	params := map[string]any{"passwordLength": o.Length, "excludeCharacters": o.ExcludeCharacters,
+		"excludeNumbers": o.ExcludeNumbers, "excludePunctuation": o.ExcludePunctuation,
+		"excludeUppercase": o.ExcludeUppercase, "excludeLowercase": o.ExcludeLowercase,
+		"includeSpace": o.IncludeSpace, "requireEachIncludedType": req}
+	var pw string
+	err := a.auditCall(ctx, "GetRandomPassword", params, func(ctx context.Context) error {
+		var err error
+		pw, err = a.svc.GetRandomPassword(ctx, a.caller, secrets.PasswordInput{
+			Length: int64(o.Length), ExcludeCharacters: o.ExcludeCharacters,
+			ExcludeNumbers: o.ExcludeNumbers, ExcludePunctuation: o.ExcludePunctuation,
+			ExcludeUppercase: o.ExcludeUppercase, ExcludeLowercase: o.ExcludeLowercase,
+			IncludeSpace: o.IncludeSpace, RequireEachIncludedType: &req,
+		})
+		return err
 	})
+	if err != nil {
+		return "", err
+	}
+	return pw, nil
 }

@@ -118,7 +118,10 @@ func (s *Service) UpdateSecret(ctx context.Context, c Caller, in UpdateInput) (*
 				return err
 			}
 		}
-		return tx.UpdateSecret(cur)
+		if err := tx.UpdateSecret(cur); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, cur.Account, cur.ARN, elems(res.ARN, res.Name, res.VersionID))
 	})
 	if err != nil {
 		return nil, s.internal(ctx, "UpdateSecret", err)
@@ -280,7 +283,10 @@ func (s *Service) UpdateSecretVersionStage(ctx context.Context, c Caller, in Sta
 		}
 		cur.Stages = st
 		cur.LastChanged = s.now()
-		return tx.UpdateSecret(cur)
+		if err := tx.UpdateSecret(cur); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, cur.Account, cur.ARN, elems(res.ARN, res.Name, ""))
 	})
 	if err != nil {
 		return nil, s.internal(ctx, "UpdateSecretVersionStage", err)
@@ -426,7 +432,10 @@ func (s *Service) retag(ctx context.Context, c Caller, a access, change func([]T
 		}
 		cur.Tags, cur.TagsSet = tags, true
 		cur.LastChanged = s.now()
-		return tx.UpdateSecret(cur)
+		if err := tx.UpdateSecret(cur); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, cur.Account, cur.ARN, nil)
 	})
 	if err != nil {
 		return s.internal(ctx, op, err)

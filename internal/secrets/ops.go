@@ -136,9 +136,11 @@ func (s *Service) createNew(ctx context.Context, c Caller, arn string, in Create
 			return err
 		}
 		if ver != nil {
-			return tx.InsertVersion(ver)
+			if err := tx.InsertVersion(ver); err != nil {
+				return err
+			}
 		}
-		return nil
+		return s.commitAudit(ctx, tx, sec.Account, sec.ARN, elems(res.ARN, res.Name, res.VersionID))
 	})
 	if err != nil {
 		return nil, err
@@ -393,7 +395,10 @@ func (s *Service) putNew(ctx context.Context, sec *storage.Secret, token string,
 			}
 			return err
 		}
-		return tx.UpdateSecret(cur)
+		if err := tx.UpdateSecret(cur); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, cur.Account, cur.ARN, elems(res.ARN, res.Name, res.VersionID))
 	})
 	if err != nil {
 		return nil, err
@@ -441,7 +446,10 @@ func (s *Service) fillPlaceholder(ctx context.Context, sec *storage.Secret, toke
 		if err := noteNewVersion(cur, token, now); err != nil {
 			return err
 		}
-		return tx.UpdateSecret(cur)
+		if err := tx.UpdateSecret(cur); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, cur.Account, cur.ARN, elems(res.ARN, res.Name, res.VersionID))
 	})
 	if errors.Is(err, errRetryIdempotent) {
 		return nil, err
@@ -593,21 +601,27 @@ func (s *Service) DeleteSecret(ctx context.Context, c Caller, in DeleteInput) (*
 		if force && errors.As(err, &de) && de.Kind == KindResourceNotFound {
 			// AWS answers a forced delete of nothing as if it deleted something.
 			res = s.phantomDelete(c, in.SecretID, now)
-			return nil
+			return s.commitAudit(ctx, tx, c.Account, res.ARN, deleteElems(res))
 		}
 		if err != nil {
 			return err
 		}
 		if force {
 			res = &DeleteResult{ARN: sec.ARN, Name: sec.Name, DeletionDate: now}
-			return tx.DeleteSecret(sec.ARN)
+			if err := tx.DeleteSecret(sec.ARN); err != nil {
+				return err
+			}
+			return s.commitAudit(ctx, tx, sec.Account, sec.ARN, deleteElems(res))
 		}
 		if deleted(sec) {
 			return &Error{Kind: KindInvalidRequest, Message: msgAlreadyDeleted}
 		}
 		sec.DeletionDate = now.Add(time.Duration(window) * 24 * time.Hour)
 		res = &DeleteResult{ARN: sec.ARN, Name: sec.Name, DeletionDate: sec.DeletionDate}
-		return tx.UpdateSecret(sec)
+		if err := tx.UpdateSecret(sec); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, sec.Account, sec.ARN, deleteElems(res))
 	})
 	if err != nil {
 		return nil, s.internal(ctx, "DeleteSecret", err)
@@ -634,10 +648,13 @@ func (s *Service) RestoreSecret(ctx context.Context, c Caller, secretID string) 
 		}
 		res = &WriteResult{ARN: sec.ARN, Name: sec.Name}
 		if !deleted(sec) {
-			return nil
+			return s.commitAudit(ctx, tx, sec.Account, sec.ARN, elems(res.ARN, res.Name, ""))
 		}
 		sec.DeletionDate = time.Time{}
-		return tx.UpdateSecret(sec)
+		if err := tx.UpdateSecret(sec); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, sec.Account, sec.ARN, elems(res.ARN, res.Name, ""))
 	})
 	if err != nil {
 		return nil, s.internal(ctx, "RestoreSecret", err)

@@ -2,8 +2,10 @@ package secrets
 
 import (
 	"context"
+	"strings"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -23,7 +25,23 @@ func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 				return err
 			}
 			for _, arn := range arns {
+				var ids []string
+				if s.trail != nil {
+					vs, err := tx.Versions(arn, false)
+					if err != nil {
+						return err
+					}
+					for _, v := range vs {
+						ids = append(ids, v.VersionID)
+					}
+				}
+				if err := s.auditPurge(tx, arn, "StartSecretVersionDelete", ids); err != nil {
+					return err
+				}
 				if err := tx.DeleteSecret(arn); err != nil {
+					return err
+				}
+				if err := s.auditPurge(tx, arn, "EndSecretVersionDelete", ids); err != nil {
 					return err
 				}
 			}
@@ -56,4 +74,33 @@ func (s *Service) RunPurge(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// auditPurge records, inside the purge transaction, one service event per
+// version of the secret arn (BEHAVIOUR.md §15.1): StartSecretVersionDelete
+// before it goes, EndSecretVersionDelete once it is gone. A secret without
+// versions gets one event naming only the secret. A failing append rolls
+// the purge back; it is retried on the next tick.
+func (s *Service) auditPurge(tx storage.Tx, arn, event string, ids []string) error {
+	if s.trail == nil {
+		return nil
+	}
+	region, account := "", ""
+	if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 {
+		region, account = parts[3], parts[4]
+	}
+	if len(ids) == 0 {
+		ids = []string{""}
+	}
+	for _, id := range ids {
+		rec := serviceEvent(event, account, region, arn)
+		rec.Resources = []audit.Resource{secretResource(account, arn)}
+		if id != "" {
+			rec.AdditionalEventData["VersionId"] = id
+		}
+		if err := s.trail.Append(tx, rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }

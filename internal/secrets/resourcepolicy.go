@@ -79,7 +79,10 @@ func (s *Service) PutResourcePolicy(ctx context.Context, c Caller, secretID, doc
 		if block && policy.IsPublic(p, sec.Account) {
 			return &Error{Kind: KindPublicPolicy, Message: msgPublicPolicy}
 		}
-		return s.setPolicy(tx, sec, doc, &res)
+		if err := s.setPolicy(tx, sec, doc, &res); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, sec.Account, sec.ARN, elems(sec.ARN, sec.Name, ""))
 	})
 	if err != nil {
 		return nil, s.internal(ctx, "PutResourcePolicy", err)
@@ -99,7 +102,10 @@ func (s *Service) DeleteResourcePolicy(ctx context.Context, c Caller, secretID s
 		if deleted(sec) {
 			return errMarked()
 		}
-		return s.setPolicy(tx, sec, "", &res)
+		if err := s.setPolicy(tx, sec, "", &res); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, sec.Account, sec.ARN, elems(sec.ARN, sec.Name, ""))
 	})
 	if err != nil {
 		return nil, s.internal(ctx, "DeleteResourcePolicy", err)

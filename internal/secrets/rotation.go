@@ -290,7 +290,10 @@ func (s *Service) RotateSecret(ctx context.Context, c Caller, in RotateInput) (*
 		at.Rotation = rot
 		cur.Attrs = at.encode()
 		cur.LastChanged = now
-		return tx.UpdateSecret(cur)
+		if err := tx.UpdateSecret(cur); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, cur.Account, cur.ARN, elems(cur.ARN, cur.Name, token))
 	})
 	if err != nil {
 		return nil, s.internal(ctx, "RotateSecret", err)
@@ -331,7 +334,10 @@ func (s *Service) CancelRotateSecret(ctx context.Context, c Caller, secretID str
 		at.Rotation = rot
 		cur.Attrs = at.encode()
 		cur.LastChanged = s.now()
-		return tx.UpdateSecret(cur)
+		if err := tx.UpdateSecret(cur); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, cur.Account, cur.ARN, elems(res.ARN, res.Name, res.VersionID))
 	})
 	if err != nil {
 		return nil, s.internal(ctx, "CancelRotateSecret", err)

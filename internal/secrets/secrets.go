@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/envelope"
 	"github.com/coffer-dev/coffer/internal/iam"
 	"github.com/coffer-dev/coffer/internal/storage"
@@ -43,6 +44,9 @@ type Config struct {
 	// Rotations runs rotations (internal/rotation); nil: RotateSecret
 	// answers that no function can be invoked. SetRotations sets it later.
 	Rotations Rotations
+	// Trail is the audit trail writes commit their records to (audit.go);
+	// nil only when auditing is off (benchmarks).
+	Trail *audit.Trail
 }
 
 // Service implements the Secrets Manager operations.
@@ -54,6 +58,7 @@ type Service struct {
 	log       *slog.Logger
 	policies  policyCache
 	rotations Rotations
+	trail     *audit.Trail
 }
 
 // SetRotations sets the rotation engine, which is built after the Service
@@ -81,6 +86,7 @@ func New(cfg Config) *Service {
 		now:       func() time.Time { return now().UTC().Truncate(time.Millisecond) },
 		log:       log,
 		rotations: cfg.Rotations,
+		trail:     cfg.Trail,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/coffer-dev/coffer/internal/iam"
 )
@@ -16,8 +17,11 @@ const DefaultListen = "127.0.0.1:7700"
 // Config is everything the server needs, filled by internal/cli from flags and
 // COFFER_* environment variables.
 type Config struct {
-	Listen  string // host:port; port 0 picks a free one
-	DataDir string // holds the database, the root key file and the credentials file
+	Listen string // host:port; port 0 picks a free one
+	// AdminListen is the address of the admin listener (/metrics, /healthz,
+	// /readyz; no authentication): host:port, or "" for none.
+	AdminListen string
+	DataDir     string // holds the database, the root key file and the credentials file
 	// Storage chooses the store: "" (or "sqlite:") for SQLite in DataDir,
 	// or a PostgreSQL URL, postgres://user@host:5432/db (postgresql:// too),
 	// for a cluster of nodes sharing one database (docs/CLUSTER.md).
@@ -31,6 +35,20 @@ type Config struct {
 
 	Partition string // "aws"
 	LogLevel  string // debug, info, warn, error
+
+	// Audit sinks: copies of every committed audit record, best effort
+	// (the store keeps the trail). AuditFile appends JSON lines to a file;
+	// AuditStdout writes them to standard output; AuditSyslog sends them to
+	// syslog: "local" (/dev/log), unix:///path, udp://host:port or
+	// tcp://host:port. AuditDigestInterval is how often the head of the
+	// trail is signed (0: one minute).
+	AuditFile           string
+	AuditStdout         bool
+	AuditSyslog         string
+	AuditDigestInterval time.Duration
+	// DisableAudit turns the audit trail off. For benchmarks only: no
+	// trail, nothing recorded (COFFER_AUDIT=off, --audit=false).
+	DisableAudit bool
 }
 
 // DefaultDataDir is $XDG_DATA_HOME/coffer, or ~/.local/share/coffer.
@@ -50,6 +68,15 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen address %q: want host:port", c.Listen))
 	}
+	if c.AdminListen != "" {
+		_, port, err := net.SplitHostPort(c.AdminListen)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("admin listen address %q: want host:port", c.AdminListen))
+		case c.AdminListen == c.Listen && port != "0":
+			errs = append(errs, fmt.Errorf("admin listen address %q: must differ from the listen address", c.AdminListen))
+		}
+	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data directory must not be empty"))
 	}
@@ -67,6 +94,9 @@ func (c *Config) Validate() error {
 	}
 	if err := validateStorage(c.Storage); err != nil {
 		errs = append(errs, err)
+	}
+	if c.AuditDigestInterval < 0 {
+		errs = append(errs, fmt.Errorf("audit digest interval %s: must not be negative", c.AuditDigestInterval))
 	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":

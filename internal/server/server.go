@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/awsapi"
 	"github.com/coffer-dev/coffer/internal/iam"
 	"github.com/coffer-dev/coffer/internal/seal"
@@ -42,6 +43,10 @@ type app struct {
 	secrets *secrets.Service
 	handler http.Handler
 	root    *seal.KeyFile
+	// trail records every call (nil when cfg.DisableAudit); digests signs
+	// its head until its context ends.
+	trail   *audit.Trail
+	digests func(ctx context.Context)
 }
 
 // build opens the root key and the store in cfg.DataDir and wires every
@@ -62,14 +67,25 @@ func build(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (*a
 		return nil, err
 	}
 	now := time.Now
-	ids := iam.New(store, root, cfg.Partition, now)
+	timed := timeStore(store) // storemetrics.go: the services' transactions are timed
+	ids := iam.New(timed, root, cfg.Partition, now)
 	if err := bootstrap(ctx, cfg, ids, out); err != nil {
 		store.Close()
 		return nil, err
 	}
-	svc := secrets.New(secrets.Config{Store: store, Root: root, Partition: cfg.Partition, Now: now, Logger: log})
-	api := awsapi.New(awsapi.Config{Secrets: svc, IAM: ids, Now: now, Logger: log})
-	return &app{store: store, iam: ids, secrets: svc, handler: api, root: root}, nil
+	// The audit trail (audit.go): every call through the front door, every
+	// write in the transaction that makes it, rotation service events.
+	var trail *audit.Trail
+	digests := func(context.Context) {}
+	if cfg.DisableAudit {
+		log.Warn("audit: the audit trail is off (benchmarks only): nothing is recorded")
+	} else if trail, digests, err = newTrail(ctx, cfg, store, root, log); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("audit trail: %w", err)
+	}
+	svc := secrets.New(secrets.Config{Store: timed, Root: root, Partition: cfg.Partition, Now: now, Logger: log, Trail: trail})
+	api := awsapi.New(awsapi.Config{Secrets: svc, IAM: ids, Now: now, Logger: log, Trail: trail})
+	return &app{store: store, iam: ids, secrets: svc, handler: api, root: root, trail: trail, digests: digests}, nil
 }
 
 // Run serves until ctx is done, then shuts down cleanly. It prints the
@@ -80,6 +96,18 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) error
 		return err
 	}
 	defer a.store.Close()
+	if a.trail != nil {
+		// Closed after the server and the background jobs stopped (defers
+		// run last-in first-out), before the store.
+		defer a.trail.Close()
+		digestCtx, stopDigests := context.WithCancel(ctx)
+		digested := make(chan struct{})
+		go func() {
+			a.digests(digestCtx)
+			close(digested)
+		}()
+		defer func() { stopDigests(); <-digested }()
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -94,10 +122,24 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) error
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(out, "coffer: listening on http://%s\n", ln.Addr())
+	// The admin listener (admin.go): /metrics, /healthz, /readyz.
+	stopAdmin, err := startAdmin(cfg.AdminListen, a.store, func(url string) { fmt.Fprintf(out, "coffer: admin on %s\n", url) }, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if stopAdmin != nil {
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = stopAdmin(ctx)
+		}()
+	}
 
 	// Rotation (rotation.go): the engine runs RotateSecret's runs on this
 	// node; the scheduler runs on one node of a cluster at a time.
 	eng := newRotation(a.store, a.secrets, a.iam, a.root, cfg.Partition, "http://"+ln.Addr().String(), log)
+	eng.SetTrail(a.trail)
 	rotCtx, stopRotation := context.WithCancel(ctx)
 	rotated := make(chan struct{})
 	go func() {
