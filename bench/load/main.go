@@ -1,12 +1,14 @@
 // Command load measures coffer under load in one run: GetSecretValue against a
 // real coffer process, the same load against a bare net/http handler in its
 // own process (the floor any Go HTTP server pays), and durable
-// PutSecretValue. Every request is a raw awsJson POST signed with
-// aws-sdk-go-v2's SigV4 signer, as every SDK sends it.
+// PutSecretValue; by default against two coffers side by side, one with its
+// audit trail and one without, to measure what the trail costs. Every
+// request is a raw awsJson POST signed with aws-sdk-go-v2's SigV4 signer, as
+// every SDK sends it.
 //
-// It starts coffer (building it when -coffer is empty) on 127.0.0.1 with a
-// fresh data directory and stops it at the end. It never targets any other
-// host. See bench/README.md.
+// It starts each coffer (building it when -coffer is empty) on 127.0.0.1
+// with a fresh data directory and stops it at the end. It never targets any
+// other host. See bench/README.md.
 package main
 
 import (
@@ -56,7 +58,42 @@ type config struct {
 	json     bool          // machine-readable output
 	workDir  string        // parent of the fresh data directory
 	identity string        // "user" or "root": who the load signs as
-	audit    bool          // coffer records every call (false: COFFER_AUDIT=off)
+	audit    auditMode     // which coffers run: with the audit trail, without, or both
+}
+
+// auditMode says which coffers a run measures.
+type auditMode string
+
+const (
+	auditOn   auditMode = "on"   // one coffer, with its audit trail
+	auditOff  auditMode = "off"  // one coffer, COFFER_AUDIT=off
+	auditBoth auditMode = "both" // two coffers, on and off, measured interleaved
+)
+
+// settings returns the audit setting of each coffer the mode starts; the
+// first is the one compared with the bare handler.
+func (m auditMode) settings() []bool {
+	switch m {
+	case auditOff:
+		return []bool{false}
+	case auditBoth:
+		return []bool{true, false}
+	default:
+		return []bool{true}
+	}
+}
+
+// parseAuditMode accepts both, on/true and off/false.
+func parseAuditMode(s string) (auditMode, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "both":
+		return auditBoth, nil
+	case "on", "true":
+		return auditOn, nil
+	case "off", "false":
+		return auditOff, nil
+	}
+	return "", fmt.Errorf("-audit: %q is not both, on (true) or off (false)", s)
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -70,9 +107,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.secrets, "secrets", 64, "number of secrets read by GetSecretValue")
 	fs.IntVar(&cfg.writes, "write-secrets", 3000, "number of secrets written by PutSecretValue, round robin (a secret holds at most 100 versions a day)")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "bound on the whole run (0: derived from the other flags)")
-	fs.StringVar(&cfg.workDir, "workdir", "", "`dir`ectory in which to make coffer's fresh data directory (empty: the system temp dir); PutSecretValue fsyncs there, so put it on the disk you mean to measure, not tmpfs")
+	fs.StringVar(&cfg.workDir, "workdir", "", "`dir`ectory in which to make each coffer's fresh data directory (empty: the system temp dir); PutSecretValue fsyncs there, so put it on the disk you mean to measure, not tmpfs")
 	fs.StringVar(&cfg.identity, "identity", "user", "who the load signs as: user (an IAM user whose policy is evaluated on every request) or root (the account's root, no policy to evaluate)")
-	fs.BoolVar(&cfg.audit, "audit", true, "run coffer with its audit trail (false: COFFER_AUDIT=off, no trail, for measuring the trail's cost; run twice to compare)")
+	audit := fs.String("audit", "both", "`mode`: both (two coffers, audit trail on and off, measured interleaved, with the ratio on/off), on (true) or off (false: COFFER_AUDIT=off, one coffer without a trail)")
 	fs.BoolVar(&cfg.json, "json", false, "print the results as JSON on stdout (progress stays on stderr)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./bench/load [flags]\n\n")
@@ -111,14 +148,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if cfg.identity != "user" && cfg.identity != "root" {
 		problems = append(problems, "-identity must be user or root")
 	}
+	if m, err := parseAuditMode(*audit); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		cfg.audit = m
+	}
 	if len(problems) > 0 {
 		return config{}, errors.New(strings.Join(problems, "; "))
 	}
 	if cfg.timeout == 0 {
-		// Three measured phases per level, each with its warm-up, plus room
-		// for building coffer, creating secrets and draining slow requests.
+		// Per level, a Get and a Put per coffer and the bare handler, each
+		// with its warm-up, plus room for building coffer, creating
+		// secrets and draining slow requests.
+		phases := 2*len(cfg.audit.settings()) + 1
 		perPhase := cfg.duration + cfg.warmup + 30*time.Second
-		cfg.timeout = 5*time.Minute + time.Duration(3*len(cfg.levels))*perPhase
+		cfg.timeout = 5*time.Minute + time.Duration(phases*len(cfg.levels))*perPhase
 	}
 	return cfg, nil
 }
@@ -148,54 +192,43 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	dataDir, err := os.MkdirTemp(cfg.workDir, "coffer-load-data-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dataDir)
 
-	maxConc := slices.Max(cfg.levels)
-	c := newClient(maxConc)
-	defer c.CloseIdleConnections()
-
-	progress("starting coffer (%s)", bin)
-	coffer, err := startCoffer(ctx, bin, dataDir, cfg.audit)
-	if err != nil {
-		return err
-	}
-	defer coffer.stop()
-
-	progress("creating %d secrets to read and %d to write", cfg.secrets, cfg.writes)
-	getIDs, putIDs, err := createSecrets(ctx, c, coffer.url, cfg.secrets, cfg.writes)
-	if err != nil {
-		return err
-	}
-	if cfg.identity == "user" {
-		progress("signing as the IAM user bench-app (policy evaluated on every request)")
-		if err := c.useIAMUser(ctx, coffer.url); err != nil {
+	// The coffers, in the order they are measured at each level; the first
+	// is compared with the bare handler.
+	var coffers []*cofferRun
+	defer func() {
+		for _, cr := range coffers {
+			cr.close()
+		}
+	}()
+	for _, audit := range cfg.audit.settings() {
+		cr, err := setupCoffer(ctx, cfg, bin, audit, progress)
+		if err != nil {
 			return err
 		}
+		coffers = append(coffers, cr)
 	}
-	sample, err := c.call(ctx, coffer.url, "GetSecretValue", getBody(getIDs[0]))
-	if err != nil {
-		return fmt.Errorf("sample GetSecretValue: %w", err)
-	}
+	ref := coffers[0]
 
-	progress("starting the bare handler (%d-byte responses)", len(sample))
-	bare, err := startBare(ctx, sample)
+	progress("starting the bare handler (%d-byte responses)", len(ref.sample))
+	bare, err := startBare(ctx, ref.sample)
 	if err != nil {
 		return err
 	}
 	defer bare.stop()
 
-	rep := newReport(cfg, len(sample))
+	rep := newReport(cfg, len(ref.sample))
 	out := newPrinter(stdout, cfg.json)
 	out.header(rep)
 
-	measure := func(name string, target *proc, conc int, next requestFunc) (result, error) {
-		progress("%s at concurrency %d: %v warm-up, %v measured", name, conc, cfg.warmup, cfg.duration)
+	measure := func(name, audit string, c *client, target *proc, conc int, next requestFunc) (result, error) {
+		label := name
+		if audit != "" {
+			label += " (audit " + audit + ")"
+		}
+		progress("%s at concurrency %d: %v warm-up, %v measured", label, conc, cfg.warmup, cfg.duration)
 		r, err := c.measure(ctx, target, conc, cfg.warmup, cfg.duration, next)
-		r.Op, r.Concurrency = name, conc
+		r.Op, r.Audit, r.Concurrency = name, audit, conc
 		if err != nil {
 			return r, err
 		}
@@ -203,39 +236,137 @@ func run(args []string, stdout, stderr io.Writer) error {
 		out.row(r)
 		if r.Errors > 0 {
 			return r, fmt.Errorf("%s at concurrency %d: %d of %d requests failed; first: %s",
-				name, conc, r.Errors, r.Requests+r.Errors, r.firstError)
+				label, conc, r.Errors, r.Requests+r.Errors, r.firstError)
 		}
 		return r, nil
 	}
+	// measureAll measures one op against every coffer in turn, back to
+	// back, so that noise on the machine hits them alike.
+	measureAll := func(op string, conc int) ([]result, error) {
+		rs := make([]result, len(coffers))
+		for i, cr := range coffers {
+			next := cr.get
+			if op == opPut {
+				next = cr.put
+			}
+			r, err := measure(op, cr.auditLabel(), cr.client, cr.proc, conc, next)
+			if err != nil {
+				return nil, err
+			}
+			rs[i] = r
+		}
+		return rs, nil
+	}
 
 	for _, conc := range cfg.levels {
-		get, err := measure(opGet, coffer, conc, getRequests(getIDs))
+		gets, err := measureAll(opGet, conc)
 		if err != nil {
 			return err
 		}
-		base, err := measure(opBare, bare, conc, getRequests(getIDs))
+		// The bare handler checks no signature: the reference coffer's
+		// client drives it, with the reference coffer's bodies.
+		base, err := measure(opBare, "", ref.client, bare, conc, ref.get)
 		if err != nil {
 			return err
 		}
-		ratio := newRatio(conc, get, base)
+		puts, err := measureAll(opPut, conc)
+		if err != nil {
+			return err
+		}
+		ratio := newRatio(conc, gets[0], base)
 		rep.Ratios = append(rep.Ratios, ratio)
 		out.ratio(ratio)
-		c.CloseIdleConnections()
-	}
-	for _, conc := range cfg.levels {
-		if _, err := measure(opPut, coffer, conc, putRequests(putIDs)); err != nil {
-			return err
+		if len(coffers) == 2 {
+			for _, ar := range []auditRatio{newAuditRatio(opGet, conc, gets[0], gets[1]), newAuditRatio(opPut, conc, puts[0], puts[1])} {
+				rep.AuditRatios = append(rep.AuditRatios, ar)
+				out.auditRatio(ar)
+			}
+		}
+		for _, cr := range coffers {
+			cr.client.CloseIdleConnections()
 		}
 	}
 	if err := out.final(rep); err != nil {
 		return err
 	}
 
-	if err := coffer.stop(); err != nil {
-		return fmt.Errorf("stopping coffer: %w", err)
+	for _, cr := range coffers {
+		if err := cr.proc.stop(); err != nil {
+			return fmt.Errorf("stopping coffer (audit %s): %w", cr.auditLabel(), err)
+		}
 	}
 	if err := bare.stop(); err != nil {
 		return fmt.Errorf("stopping the bare handler: %w", err)
 	}
 	return nil
+}
+
+// cofferRun is one coffer process under load, with the client that signs
+// for it (each coffer has its own IAM user and key) and its request
+// generators, kept across levels so that the round robin of writes spreads
+// every level's versions evenly over the secrets.
+type cofferRun struct {
+	audit   bool
+	proc    *proc
+	client  *client
+	dataDir string
+	get     requestFunc
+	put     requestFunc
+	sample  []byte // one GetSecretValue response body
+}
+
+// setupCoffer starts a coffer with a fresh data directory under
+// cfg.workDir, with or without its audit trail, creates the secrets the load
+// reads and writes, and, with -identity user, the IAM user the load signs
+// as. On error it leaves nothing running and nothing on disk.
+func setupCoffer(ctx context.Context, cfg config, bin string, audit bool, progress func(string, ...any)) (_ *cofferRun, err error) {
+	cr := &cofferRun{audit: audit, client: newClient(slices.Max(cfg.levels))}
+	defer func() {
+		if err != nil {
+			cr.close()
+		}
+	}()
+	if cr.dataDir, err = os.MkdirTemp(cfg.workDir, "coffer-load-data-"); err != nil {
+		return nil, err
+	}
+	progress("starting coffer with audit %s (%s)", cr.auditLabel(), bin)
+	if cr.proc, err = startCoffer(ctx, bin, cr.dataDir, audit); err != nil {
+		return nil, err
+	}
+	progress("creating %d secrets to read and %d to write", cfg.secrets, cfg.writes)
+	getIDs, putIDs, err := createSecrets(ctx, cr.client, cr.proc.url, cfg.secrets, cfg.writes)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.identity == "user" {
+		progress("signing as the IAM user bench-app (policy evaluated on every request)")
+		if err := cr.client.useIAMUser(ctx, cr.proc.url); err != nil {
+			return nil, err
+		}
+	}
+	if cr.sample, err = cr.client.call(ctx, cr.proc.url, opGet, getBody(getIDs[0])); err != nil {
+		return nil, fmt.Errorf("sample GetSecretValue: %w", err)
+	}
+	cr.get, cr.put = getRequests(getIDs), putRequests(putIDs)
+	return cr, nil
+}
+
+func (cr *cofferRun) auditLabel() string {
+	if cr.audit {
+		return string(auditOn)
+	}
+	return string(auditOff)
+}
+
+// close stops the coffer (if still running), closes the client's idle
+// connections and removes the data directory. It is safe to call more than
+// once.
+func (cr *cofferRun) close() {
+	if cr.proc != nil {
+		_ = cr.proc.stop()
+	}
+	cr.client.CloseIdleConnections()
+	if cr.dataDir != "" {
+		_ = os.RemoveAll(cr.dataDir)
+	}
 }

@@ -22,12 +22,15 @@ type report struct {
 	WarmupSec     float64  `json:"warmup_seconds"`
 	Secrets       int      `json:"secrets"`
 	Identity      string   `json:"identity"` // who the load signed as: user or root
-	Audit         bool     `json:"audit"`    // coffer ran with its audit trail
+	Audit         string   `json:"audit"`    // both, on or off: which coffers ran
 	ResponseBytes int      `json:"get_response_bytes"`
 	LoadBefore    string   `json:"load_average_before,omitempty"` // 1, 5, 15 min
 	LoadAfter     string   `json:"load_average_after,omitempty"`
 	Results       []result `json:"results"`
-	Ratios        []ratio  `json:"ratios"`
+	Ratios        []ratio  `json:"ratios"` // the first coffer (audit on, unless -audit off) / bare
+	// AuditRatios compares the coffer with its audit trail with the one
+	// without, per op and level (-audit both only).
+	AuditRatios []auditRatio `json:"audit_ratios,omitempty"`
 
 	duration, warmup time.Duration
 }
@@ -44,7 +47,7 @@ func newReport(cfg config, respBytes int) *report {
 		WarmupSec:     cfg.warmup.Seconds(),
 		Secrets:       cfg.secrets,
 		Identity:      cfg.identity,
-		Audit:         cfg.audit,
+		Audit:         string(cfg.audit),
 		ResponseBytes: respBytes,
 		LoadBefore:    loadAverage(),
 		Results:       []result{},
@@ -57,6 +60,7 @@ func newReport(cfg config, respBytes int) *report {
 // ratio compares coffer's GetSecretValue with the bare handler at one
 // concurrency level.
 type ratio struct {
+	Audit       string  `json:"audit"` // the coffer's audit trail: on or off
 	Concurrency int     `json:"concurrency"`
 	Throughput  float64 `json:"throughput"`  // coffer req/s / bare req/s
 	P50Latency  float64 `json:"p50_latency"` // coffer p50 / bare p50
@@ -64,7 +68,7 @@ type ratio struct {
 }
 
 func newRatio(conc int, coffer, bare result) ratio {
-	r := ratio{Concurrency: conc}
+	r := ratio{Audit: coffer.Audit, Concurrency: conc}
 	if bare.ReqPerSec > 0 {
 		r.Throughput = coffer.ReqPerSec / bare.ReqPerSec
 	}
@@ -73,6 +77,34 @@ func newRatio(conc int, coffer, bare result) ratio {
 	}
 	if bare.ServerCPU > 0 {
 		r.ServerCPU = float64(coffer.ServerCPU) / float64(bare.ServerCPU)
+	}
+	return r
+}
+
+// auditRatio compares an op against the coffer with its audit trail with
+// the same op against the coffer without it, at one concurrency level.
+type auditRatio struct {
+	Op          string  `json:"op"`
+	Concurrency int     `json:"concurrency"`
+	Throughput  float64 `json:"throughput"`  // on req/s / off req/s
+	P50Latency  float64 `json:"p50_latency"` // on p50 / off p50
+	P99Latency  float64 `json:"p99_latency"` // on p99 / off p99
+	ServerCPU   float64 `json:"server_cpu"`  // on CPU/request / off CPU/request; 0: unknown
+}
+
+func newAuditRatio(op string, conc int, on, off result) auditRatio {
+	r := auditRatio{Op: op, Concurrency: conc}
+	if off.ReqPerSec > 0 {
+		r.Throughput = on.ReqPerSec / off.ReqPerSec
+	}
+	if off.P50 > 0 {
+		r.P50Latency = float64(on.P50) / float64(off.P50)
+	}
+	if off.P99 > 0 {
+		r.P99Latency = float64(on.P99) / float64(off.P99)
+	}
+	if off.ServerCPU > 0 && on.ServerCPU > 0 {
+		r.ServerCPU = float64(on.ServerCPU) / float64(off.ServerCPU)
 	}
 	return r
 }
@@ -86,25 +118,29 @@ type printer struct {
 
 func newPrinter(w io.Writer, asJSON bool) *printer { return &printer{w: w, json: asJSON} }
 
-const rowFormat = "%-15s %5s %9s %9s %9s %9s %9s %7s %10s\n"
+const rowFormat = "%-15s %5s %5s %9s %9s %9s %9s %9s %7s %10s\n"
 
 func (p *printer) header(rep *report) {
 	if p.json {
 		return
 	}
-	fmt.Fprintf(p.w, "# %d CPUs, %s %s/%s; %v measured after %v warm-up per row; %d secrets; GetSecretValue response %d bytes; signed as %s; audit %v\n",
+	fmt.Fprintf(p.w, "# %d CPUs, %s %s/%s; %v measured after %v warm-up per row; %d secrets; GetSecretValue response %d bytes; signed as %s; audit %s\n",
 		rep.CPUs, rep.Go, rep.OS, rep.Arch, rep.duration, rep.warmup, rep.Secrets, rep.ResponseBytes, rep.Identity, rep.Audit)
 	if rep.LoadBefore != "" {
 		fmt.Fprintf(p.w, "# load average before: %s\n", rep.LoadBefore)
 	}
-	fmt.Fprintf(p.w, rowFormat, "op", "conc", "req/s", "p50", "p90", "p99", "max", "errors", "cpu/req")
+	fmt.Fprintf(p.w, rowFormat, "op", "audit", "conc", "req/s", "p50", "p90", "p99", "max", "errors", "cpu/req")
 }
 
 func (p *printer) row(r result) {
 	if p.json {
 		return
 	}
-	fmt.Fprintf(p.w, rowFormat, r.Op, fmt.Sprint(r.Concurrency), fmt.Sprintf("%.0f", r.ReqPerSec),
+	audit := r.Audit
+	if audit == "" {
+		audit = "-"
+	}
+	fmt.Fprintf(p.w, rowFormat, r.Op, audit, fmt.Sprint(r.Concurrency), fmt.Sprintf("%.0f", r.ReqPerSec),
 		formatLatency(time.Duration(r.P50)), formatLatency(time.Duration(r.P90)),
 		formatLatency(time.Duration(r.P99)), formatLatency(time.Duration(r.Max)), fmt.Sprint(r.Errors), formatCPU(time.Duration(r.ServerCPU)))
 }
@@ -117,8 +153,20 @@ func (p *printer) ratio(r ratio) {
 	if r.ServerCPU > 0 {
 		cpu = fmt.Sprintf("; server CPU per request %.2fx", r.ServerCPU)
 	}
-	fmt.Fprintf(p.w, "ratio %s/bare at %d: %.2f (req/s); p50 latency %.2fx%s\n",
-		opGet, r.Concurrency, r.Throughput, r.P50Latency, cpu)
+	fmt.Fprintf(p.w, "ratio %s (audit %s)/bare at %d: %.2f (req/s); p50 latency %.2fx%s\n",
+		opGet, r.Audit, r.Concurrency, r.Throughput, r.P50Latency, cpu)
+}
+
+func (p *printer) auditRatio(r auditRatio) {
+	if p.json {
+		return
+	}
+	cpu := ""
+	if r.ServerCPU > 0 {
+		cpu = fmt.Sprintf("; server CPU per request %.2fx", r.ServerCPU)
+	}
+	fmt.Fprintf(p.w, "ratio %s audit on/off at %d: %.2f (req/s); p50 latency %.2fx; p99 latency %.2fx%s\n",
+		r.Op, r.Concurrency, r.Throughput, r.P50Latency, r.P99Latency, cpu)
 }
 
 func (p *printer) final(rep *report) error {

@@ -10,6 +10,7 @@ import (
 // result is one measured op at one concurrency level.
 type result struct {
 	Op          string  `json:"op"`
+	Audit       string  `json:"audit,omitempty"` // the coffer's audit trail: on or off; empty for the bare handler
 	Concurrency int     `json:"concurrency"`
 	Requests    int     `json:"requests"` // successful (200) requests
 	Errors      int     `json:"errors"`   // failed requests: non-200 or transport errors

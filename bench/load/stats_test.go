@@ -47,3 +47,35 @@ func TestSummarizeMergesWorkers(t *testing.T) {
 		t.Errorf("summarize = %+v", r)
 	}
 }
+
+func TestParseAuditMode(t *testing.T) {
+	for in, want := range map[string]auditMode{
+		"both": auditBoth, "on": auditOn, "true": auditOn, "OFF": auditOff, "false": auditOff,
+	} {
+		got, err := parseAuditMode(in)
+		if err != nil || got != want {
+			t.Errorf("parseAuditMode(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := parseAuditMode("sometimes"); err == nil {
+		t.Error("parseAuditMode(sometimes) accepted")
+	}
+	if got := len(auditBoth.settings()); got != 2 {
+		t.Errorf("both starts %d coffers, want 2", got)
+	}
+	if s := auditBoth.settings(); !s[0] || s[1] {
+		t.Errorf("both = %v, want the audited coffer first", s)
+	}
+}
+
+func TestAuditRatio(t *testing.T) {
+	on := result{ReqPerSec: 500, P50: ms(3 * time.Millisecond), P99: ms(10 * time.Millisecond), ServerCPU: us(60 * time.Microsecond)}
+	off := result{ReqPerSec: 1000, P50: ms(time.Millisecond), P99: ms(4 * time.Millisecond), ServerCPU: us(40 * time.Microsecond)}
+	r := newAuditRatio(opPut, 16, on, off)
+	if r.Throughput != 0.5 || r.P50Latency != 3 || r.P99Latency != 2.5 || r.ServerCPU != 1.5 {
+		t.Errorf("newAuditRatio = %+v", r)
+	}
+	if z := newAuditRatio(opGet, 1, on, result{}); z.Throughput != 0 || z.P50Latency != 0 || z.ServerCPU != 0 {
+		t.Errorf("ratio against an empty result = %+v, want zeros (unknown)", z)
+	}
+}

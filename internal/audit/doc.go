@@ -34,6 +34,17 @@
 // chain after it, or a truncation of its tail, is detected by Verify with
 // the public key alone.
 //
+// Administrative commands: the CLI commands that change a deployment
+// without a front door (coffer account create, functions create|delete,
+// rotate, backup, restore) each leave one record in the store they open,
+// with eventSource "coffer", eventType "CofferAdminEvent" (not AwsApiCall
+// or AwsServiceEvent: no AWS API was called, and an operator, not the
+// service, acted), userIdentity {type "CofferOperator", invokedBy
+// "coffer-cli"} and eventName the command (AccountCreate, FunctionCreate,
+// FunctionDelete, Rotate, Backup, Restore). AccountCreate commits in the
+// account's transaction; Restore appends to the restored trail. They never
+// name a key: no access key, no HMAC key.
+//
 // Who may import it: the front door (internal/awsapi), the domains
 // (internal/secrets, internal/iam), internal/rotation, internal/server and
 // internal/cli. It imports internal/storage and the standard library only.

@@ -158,7 +158,10 @@ func (s *Service) DeleteGroup(ctx context.Context, c Caller, name string) error 
 		case len(g.doc.Attached) > 0:
 			return deleteConflict("Cannot delete entity, must detach all policies first.")
 		}
-		return tx.DeleteEntity(g.rec.Account, storage.EntityGroup, name)
+		if err := tx.DeleteEntity(g.rec.Account, storage.EntityGroup, name); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, g.rec.Account, nil, s.entityResource(g.rec))
 	})
 	s.forgetIdentities()
 	return err

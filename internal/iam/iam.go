@@ -38,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/envelope"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
@@ -114,6 +115,8 @@ type Service struct {
 	root      envelope.Wrapper
 	partition string
 	now       func() time.Time
+	// trail receives every write's audit record (SetTrail, audit.go).
+	trail *audit.Trail
 
 	mu sync.RWMutex
 	// creds caches credentials by access key id; ids caches identities.
@@ -272,10 +275,15 @@ func (s *Service) CreateAccount(ctx context.Context, id string) (accountID, keyI
 		} else if err != nil {
 			return err
 		}
-		return tx.InsertAccessKey(&storage.AccessKey{
+		if err := tx.InsertAccessKey(&storage.AccessKey{
 			ID: keyID, Account: id, Principal: s.RootARN(id),
 			SecretCiphertext: sealed, Active: true, Created: now,
-		})
+		}); err != nil {
+			return err
+		}
+		// The CLI's record (a Pending in ctx): the account, never its key.
+		return s.commitAudit(ctx, tx, id, map[string]any{"accountId": id},
+			audit.Resource{ARN: s.RootARN(id), AccountID: id, Type: "AWS::IAM::Account"})
 	})
 	if err != nil {
 		return "", "", "", err

@@ -86,7 +86,10 @@ func (s *Service) CreateAccessKey(ctx context.Context, c Caller, userName string
 		if len(have) >= maxKeysPerUser {
 			return newError("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2")
 		}
-		return tx.InsertAccessKey(k)
+		if err := tx.InsertAccessKey(k); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, acct, accessKeyElems(k, name), accessKeyResource(k))
 	})
 	if err != nil {
 		return nil, err
@@ -154,7 +157,10 @@ func (s *Service) changeKey(ctx context.Context, c Caller, action, userName, key
 		if err != nil {
 			return err
 		}
-		return fn(tx, k)
+		if err := fn(tx, k); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, acct, nil, accessKeyResource(k))
 	})
 	s.forgetKey(keyID)
 	return err

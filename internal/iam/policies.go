@@ -319,7 +319,10 @@ func (s *Service) DeletePolicy(ctx context.Context, c Caller, arn string) error 
 		if len(p.doc.Versions) > 1 {
 			return deleteConflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
 		}
-		return tx.DeleteEntity(p.rec.Account, storage.EntityPolicy, p.rec.Name)
+		if err := tx.DeleteEntity(p.rec.Account, storage.EntityPolicy, p.rec.Name); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, p.rec.Account, nil, s.entityResource(p.rec))
 	})
 	s.forgetIdentities()
 	return err

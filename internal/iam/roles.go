@@ -146,7 +146,10 @@ func (s *Service) DeleteRole(ctx context.Context, c Caller, name string) error {
 		case len(r.doc.Attached) > 0:
 			return deleteConflict("Cannot delete entity, must detach all policies first.")
 		}
-		return tx.DeleteEntity(r.rec.Account, storage.EntityRole, name)
+		if err := tx.DeleteEntity(r.rec.Account, storage.EntityRole, name); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, r.rec.Account, nil, s.entityResource(r.rec))
 	})
 	s.forgetIdentities()
 	return err

@@ -151,9 +151,14 @@ func (s *Service) ensureServiceRole(ctx context.Context, account string) (*stora
 		}
 		role = e
 		if create {
-			return tx.InsertEntity(e.rec)
+			err = tx.InsertEntity(e.rec)
+		} else {
+			err = tx.UpdateEntity(e.rec)
 		}
-		return tx.UpdateEntity(e.rec)
+		if err != nil {
+			return err
+		}
+		return s.serviceRoleEvent(tx, e.rec, create)
 	})
 	if err != nil {
 		return nil, err

@@ -54,9 +54,15 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, name, path string, t
 	return s.toUser(e), nil
 }
 
-// insert inserts an entity; a taken name is EntityAlreadyExists.
+// insert inserts an entity and commits the call's audit record with it; a
+// taken name is EntityAlreadyExists.
 func (s *Service) insert(ctx context.Context, rec *storage.Entity) error {
-	err := s.store.Update(ctx, func(tx storage.Tx) error { return tx.InsertEntity(rec) })
+	err := s.store.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.InsertEntity(rec); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, rec.Account, s.createElems(rec), s.entityResource(rec))
+	})
 	if errors.Is(err, storage.ErrConflict) {
 		return alreadyExists(rec.Kind, rec.Name)
 	}
@@ -223,7 +229,10 @@ func (s *Service) DeleteUser(ctx context.Context, c Caller, name string) error {
 		if len(keys) > 0 {
 			return deleteConflict("Cannot delete entity, must delete access keys first.")
 		}
-		return tx.DeleteEntity(u.rec.Account, storage.EntityUser, name)
+		if err := tx.DeleteEntity(u.rec.Account, storage.EntityUser, name); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, u.rec.Account, nil, s.entityResource(u.rec))
 	})
 	s.forgetIdentities()
 	return err
@@ -319,8 +328,9 @@ func (s *Service) untag(ctx context.Context, c Caller, action string, kind stora
 	})
 }
 
-// update runs fn on the named entity in one transaction and saves it, then
-// drops every cached identity.
+// update runs fn on the named entity in one transaction, saves it and
+// commits the call's audit record with it, then drops every cached
+// identity.
 func (s *Service) update(ctx context.Context, account string, kind storage.EntityKind, name string, fn func(tx storage.Tx, e *entity) error) error {
 	err := s.store.Update(ctx, func(tx storage.Tx) error {
 		e, err := loadEntity(tx, account, kind, name)
@@ -330,7 +340,10 @@ func (s *Service) update(ctx context.Context, account string, kind storage.Entit
 		if err := fn(tx, e); err != nil {
 			return err
 		}
-		return e.save(tx)
+		if err := e.save(tx); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, account, nil, s.entityResource(e.rec))
 	})
 	s.forgetIdentities()
 	return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/seal"
 	"github.com/coffer-dev/coffer/internal/secrets"
+	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/storage/sqlite"
 )
 
@@ -135,11 +136,12 @@ func (f *fake) step(ctx context.Context, ev Event) error {
 }
 
 type env struct {
-	svc *secrets.Service
-	clk *clock
-	tgt *target
-	eng *Engine
-	arn string
+	store storage.Store
+	svc   *secrets.Service
+	clk   *clock
+	tgt   *target
+	eng   *Engine
+	arn   string
 }
 
 func (v *env) newEngine() *Engine {
@@ -166,7 +168,7 @@ func setup(t *testing.T) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	clk := &clock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
-	v := &env{clk: clk, tgt: &target{password: "initial", failures: map[string]int{}}}
+	v := &env{store: store, clk: clk, tgt: &target{password: "initial", failures: map[string]int{}}}
 	v.svc = secrets.New(secrets.Config{Store: store, Root: root, Now: clk.now})
 	v.eng = v.newEngine()
 	t.Cleanup(v.eng.Close)

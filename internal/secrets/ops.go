@@ -654,7 +654,10 @@ func (s *Service) RestoreSecret(ctx context.Context, c Caller, secretID string) 
 		if err := tx.UpdateSecret(sec); err != nil {
 			return err
 		}
-		return s.commitAudit(ctx, tx, sec.Account, sec.ARN, elems(res.ARN, res.Name, ""))
+		if err := s.commitAudit(ctx, tx, sec.Account, sec.ARN, elems(res.ARN, res.Name, "")); err != nil {
+			return err
+		}
+		return s.auditRestore(tx, sec.ARN)
 	})
 	if err != nil {
 		return nil, s.internal(ctx, "RestoreSecret", err)

@@ -76,6 +76,24 @@ func (s *Service) RunPurge(ctx context.Context, every time.Duration) {
 	}
 }
 
+// auditRestore records, inside RestoreSecret's transaction, one
+// CancelSecretVersionDelete service event per version of the restored
+// secret arn (BEHAVIOUR.md §15.1).
+func (s *Service) auditRestore(tx storage.Tx, arn string) error {
+	if s.trail == nil {
+		return nil
+	}
+	vs, err := tx.Versions(arn, false)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(vs))
+	for _, v := range vs {
+		ids = append(ids, v.VersionID)
+	}
+	return s.auditPurge(tx, arn, "CancelSecretVersionDelete", ids)
+}
+
 // auditPurge records, inside the purge transaction, one service event per
 // version of the secret arn (BEHAVIOUR.md §15.1): StartSecretVersionDelete
 // before it goes, EndSecretVersionDelete once it is gone. A secret without

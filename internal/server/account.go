@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/iam"
 	"github.com/coffer-dev/coffer/internal/seal"
 )
@@ -33,9 +34,22 @@ func CreateAccount(ctx context.Context, cfg Config, id string, out io.Writer) er
 		return err
 	}
 	defer store.Close()
-	ids := iam.New(store, root, cfg.Partition, time.Now)
-	account, keyID, secret, err := ids.CreateAccount(ctx, id)
+	// The record (adminaudit.go) commits with the account, in its
+	// transaction; it names the account, never its key.
+	trail, err := adminTrail(store)
 	if err != nil {
+		return err
+	}
+	defer trail.Close()
+	ids := iam.New(store, root, cfg.Partition, time.Now)
+	ids.SetTrail(trail)
+	params := map[string]any{}
+	if id != "" {
+		params["accountId"] = id
+	}
+	p := audit.NewPending(adminRecord("AccountCreate", id, "", params))
+	account, keyID, secret, err := ids.CreateAccount(audit.WithPending(ctx, p), id)
+	if err := finishAdmin(ctx, trail, p, err, map[string]any{"accountId": account}); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, `coffer: created account %s with a root access key; it is printed this once and kept nowhere else

@@ -23,22 +23,22 @@ import (
 // openFunctions opens the root key and the store of cfg and returns the
 // registry and the account to work in: account, or the deployment's only
 // account when account is "".
-func openFunctions(ctx context.Context, cfg Config, account string) (*function.Registry, string, func(), error) {
+func openFunctions(ctx context.Context, cfg Config, account string) (*function.Registry, storage.Store, string, func(), error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, "", nil, err
+		return nil, nil, "", nil, err
 	}
 	if account != "" {
 		if err := iam.ValidateAccountID(account); err != nil {
-			return nil, "", nil, err
+			return nil, nil, "", nil, err
 		}
 	}
 	root, err := seal.OpenKeyFile(filepath.Join(cfg.DataDir, rootKeyFile))
 	if err != nil {
-		return nil, "", nil, err
+		return nil, nil, "", nil, err
 	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, nil, "", nil, err
 	}
 	err = store.View(ctx, func(tx storage.Tx) error {
 		if account != "" {
@@ -68,39 +68,57 @@ func openFunctions(ctx context.Context, cfg Config, account string) (*function.R
 	})
 	if err != nil {
 		store.Close()
-		return nil, "", nil, err
+		return nil, nil, "", nil, err
 	}
 	reg := function.New(store, nil, function.Config{Root: root, Partition: cfg.Partition})
-	return reg, account, func() { store.Close() }, nil
+	return reg, store, account, func() { store.Close() }, nil
+}
+
+// recordFunctions runs a functions command on the store of cfg and
+// records it (adminaudit.go).
+func recordFunctions(ctx context.Context, cfg Config, account string, name string, params map[string]any,
+	fn func(ctx context.Context, reg *function.Registry, account string) (map[string]any, error)) error {
+	reg, store, account, done, err := openFunctions(ctx, cfg, account)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return recordAdmin(ctx, store, adminRecord(name, account, "", params), func(ctx context.Context) (map[string]any, error) {
+		return fn(ctx, reg, account)
+	})
 }
 
 // CreateFunction registers a custom rotation function in account ("" is
 // the only account) and prints it; a URL function's HMAC key is printed
 // this once.
 func CreateFunction(ctx context.Context, cfg Config, account string, spec function.Spec, out io.Writer) error {
-	reg, account, done, err := openFunctions(ctx, cfg, account)
-	if err != nil {
-		return err
-	}
-	defer done()
-	info, key, err := reg.Create(ctx, account, spec)
-	if err != nil {
-		return err
-	}
-	arn := "arn:" + cfg.Partition + ":lambda:<region>:" + account + ":function:" + info.Name
-	fmt.Fprintf(out, "coffer: created function %s in account %s\n    name it in RotateSecret as RotationLambdaARN %s (or by its name)\n", info.Name, account, arn)
-	if key != "" {
-		fmt.Fprintf(out, `    its HMAC key is printed this once and kept nowhere else in clear; give it to the receiver:
+	// The record names the function and its kind, never its HMAC key.
+	params := map[string]any{"functionName": spec.Name}
+	return recordFunctions(ctx, cfg, account, "FunctionCreate", params,
+		func(ctx context.Context, reg *function.Registry, account string) (map[string]any, error) {
+			info, key, err := reg.Create(ctx, account, spec)
+			if err != nil {
+				return nil, err
+			}
+			arn := "arn:" + cfg.Partition + ":lambda:<region>:" + account + ":function:" + info.Name
+			fmt.Fprintf(out, "coffer: created function %s in account %s\n    name it in RotateSecret as RotationLambdaARN %s (or by its name)\n", info.Name, account, arn)
+			if key != "" {
+				fmt.Fprintf(out, `    its HMAC key is printed this once and kept nowhere else in clear; give it to the receiver:
     COFFER_FUNCTION_KEY=%s
     (requests carry X-Coffer-Timestamp and X-Coffer-Signature: sha256=hex(HMAC-SHA256(key, timestamp + "." + body)))
 `, key)
-	}
-	return nil
+			}
+			kind := "exec"
+			if info.URL != "" {
+				kind = "url"
+			}
+			return map[string]any{"functionName": info.Name, "kind": kind}, nil
+		})
 }
 
 // ListFunctions prints the functions of account ("" is the only account).
 func ListFunctions(ctx context.Context, cfg Config, account string, out io.Writer) error {
-	reg, account, done, err := openFunctions(ctx, cfg, account)
+	reg, _, account, done, err := openFunctions(ctx, cfg, account)
 	if err != nil {
 		return err
 	}
@@ -128,17 +146,15 @@ func ListFunctions(ctx context.Context, cfg Config, account string, out io.Write
 // DeleteFunction removes a function of account ("" is the only account).
 // Rotations configured to call it fail from then on.
 func DeleteFunction(ctx context.Context, cfg Config, account, name string, out io.Writer) error {
-	reg, account, done, err := openFunctions(ctx, cfg, account)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if err := reg.Delete(ctx, account, name); err != nil {
-		if errors.Is(err, function.ErrNotFound) {
-			return fmt.Errorf("no function %s in account %s", name, account)
-		}
-		return err
-	}
-	fmt.Fprintf(out, "coffer: deleted function %s of account %s\n", name, account)
-	return nil
+	return recordFunctions(ctx, cfg, account, "FunctionDelete", map[string]any{"functionName": name},
+		func(ctx context.Context, reg *function.Registry, account string) (map[string]any, error) {
+			if err := reg.Delete(ctx, account, name); err != nil {
+				if errors.Is(err, function.ErrNotFound) {
+					return nil, fmt.Errorf("no function %s in account %s", name, account)
+				}
+				return nil, err
+			}
+			fmt.Fprintf(out, "coffer: deleted function %s of account %s\n", name, account)
+			return map[string]any{"functionName": name}, nil
+		})
 }

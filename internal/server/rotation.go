@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/iam"
 	"github.com/coffer-dev/coffer/internal/rotation"
 	"github.com/coffer-dev/coffer/internal/rotation/function"
@@ -113,17 +114,17 @@ type RotationOptions struct {
 // openRotation opens cfg's store and builds the secrets service and the
 // rotation engine, for the operator commands. With the embedded store the
 // server must be stopped.
-func openRotation(ctx context.Context, cfg Config, o *RotationOptions) (*secrets.Service, *rotation.Engine, func(), error) {
+func openRotation(ctx context.Context, cfg Config, o *RotationOptions) (*secrets.Service, *rotation.Engine, *audit.Trail, func(), error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	root, err := seal.OpenKeyFile(filepath.Join(cfg.DataDir, rootKeyFile))
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if o.Account == "" {
 		err = store.View(ctx, func(tx storage.Tx) error {
@@ -139,20 +140,30 @@ func openRotation(ctx context.Context, cfg Config, o *RotationOptions) (*secrets
 		})
 		if err != nil {
 			store.Close()
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 	}
-	svc := secrets.New(secrets.Config{Store: store, Root: root, Partition: cfg.Partition})
+	// The operator commands record like the server: the rotation's service
+	// events and the rotators' calls (engine), and the Rotate command itself
+	// (adminaudit.go).
+	trail, err := adminTrail(store)
+	if err != nil {
+		store.Close()
+		return nil, nil, nil, nil, err
+	}
+	svc := secrets.New(secrets.Config{Store: store, Root: root, Partition: cfg.Partition, Trail: trail})
 	ids := iam.New(store, root, cfg.Partition, time.Now)
+	ids.SetTrail(trail)
 	eng := newRotation(store, svc, ids, root, cfg.Partition, o.Endpoint, slog.New(slog.DiscardHandler))
-	return svc, eng, func() { eng.Close(); store.Close() }, nil
+	eng.SetTrail(trail)
+	return svc, eng, trail, func() { eng.Close(); trail.Close(); store.Close() }, nil
 }
 
 // RotationStatus prints the rotation state of one secret, or of every
 // secret of the account and region with rotation configured. It changes
 // nothing.
 func RotationStatus(ctx context.Context, cfg Config, o RotationOptions, out io.Writer) error {
-	svc, _, done, err := openRotation(ctx, cfg, &o)
+	svc, _, _, done, err := openRotation(ctx, cfg, &o)
 	if err != nil {
 		return err
 	}
@@ -226,16 +237,27 @@ func runState(st *secrets.RotationStatus) string {
 
 // Rotate rotates one secret now with its stored settings, or with DryRun
 // checks the function (its Checker, when it has one) and changes nothing.
+// The command leaves a record (eventName Rotate, adminaudit.go) besides the
+// rotation's own service events.
 func Rotate(ctx context.Context, cfg Config, o RotationOptions, out io.Writer) error {
-	svc, eng, done, err := openRotation(ctx, cfg, &o)
+	svc, eng, trail, done, err := openRotation(ctx, cfg, &o)
 	if err != nil {
 		return err
 	}
 	defer done()
+	rec := adminRecord("Rotate", o.Account, o.Region, map[string]any{"secretId": o.Secret, "dryRun": o.DryRun})
+	p := audit.NewPending(rec)
+	err = rotate(ctx, cfg, o, svc, eng, rec, out)
+	return finishAdmin(ctx, trail, p, err, map[string]any{"secretId": o.Secret})
+}
+
+// rotate is Rotate's work; it names the secret's ARN in rec once known.
+func rotate(ctx context.Context, cfg Config, o RotationOptions, svc *secrets.Service, eng *rotation.Engine, rec *audit.Record, out io.Writer) error {
 	m, err := svc.DescribeSecret(ctx, secrets.SystemCaller(cfg.Partition, o.Account, o.Region), o.Secret)
 	if err != nil {
 		return err
 	}
+	rec.Resources = []audit.Resource{{ARN: m.ARN, AccountID: o.Account, Type: "AWS::SecretsManager::Secret"}}
 	st, err := svc.RotationStatus(ctx, m.ARN)
 	if err != nil {
 		return err

@@ -83,6 +83,7 @@ func build(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (*a
 		store.Close()
 		return nil, fmt.Errorf("audit trail: %w", err)
 	}
+	ids.SetTrail(trail) // IAM writes commit their record in their transaction
 	svc := secrets.New(secrets.Config{Store: timed, Root: root, Partition: cfg.Partition, Now: now, Logger: log, Trail: trail})
 	api := awsapi.New(awsapi.Config{Secrets: svc, IAM: ids, Now: now, Logger: log, Trail: trail})
 	return &app{store: store, iam: ids, secrets: svc, handler: api, root: root, trail: trail, digests: digests}, nil

@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+)
+
+// mountSmallTmpfs mounts a tmpfs of the given size on a fresh directory and
+// unmounts it when the test ends. It skips the test, saying why, when the
+// test does not run as root or the kernel refuses the mount (an unprivileged
+// container).
+func mountSmallTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: filling a filesystem needs a small tmpfs of its own, and mounting one needs root (run as root to test the full disk)")
+	}
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		t.Skipf("skipping: mount -t tmpfs was refused (%v: %s); the test needs a small filesystem it can fill", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		// The server stops first (its cleanup was registered later, so it
+		// runs earlier); a lazy unmount still frees the mount if a file is
+		// left open.
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			if out2, err2 := exec.Command("umount", "-l", dir).CombinedOutput(); err2 != nil {
+				t.Errorf("umount %s: %v: %s; umount -l: %v: %s", dir, err, out, err2, out2)
+			}
+		}
+	})
+	return dir
+}
+
+// fillFilesystem writes to path until the filesystem is full and returns
+// the number of bytes written.
+func fillFilesystem(t *testing.T, path string) int64 {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var total int64
+	// Big blocks first, then single bytes, so that not even a partial page
+	// is left.
+	for _, size := range []int{1 << 16, 512, 1} {
+		buf := make([]byte, size)
+		for {
+			n, err := f.Write(buf)
+			total += int64(n)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("filling the filesystem: %v", err)
+			}
+			break
+		}
+	}
+	return total
+}
+
+// serverError asserts that err is an HTTP 5xx InternalServiceError.
+func serverError(t *testing.T, op string, err error) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s succeeded on a full disk; want a 5xx InternalServiceError", op)
+	}
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		t.Fatalf("%s: want an HTTP error response, got %T", op, err)
+	}
+	var ae smithy.APIError
+	code := ""
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	if re.HTTPStatusCode() < 500 || code != "InternalServiceError" {
+		t.Fatalf("%s on a full disk: HTTP %d %s; want 5xx InternalServiceError", op, re.HTTPStatusCode(), code)
+	}
+}
+
+// TestAuditDiskFull runs coffer on a small filesystem, fills it, and checks
+// that the audit trail fails closed: a call whose record cannot be written
+// is refused (a write changes nothing, a read returns no value), and that
+// coffer serves again, with the data it had, once space is free.
+func TestAuditDiskFull(t *testing.T) {
+	mnt := mountSmallTmpfs(t, "8m")
+	dataDir := filepath.Join(mnt, "data")
+	if err := os.Mkdir(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, dataDir)
+	c := s.client(testRegion)
+	const name = "diskfull/app"
+	oldValue, newValue, laterValue := "old-value-7f3a", "refused-value-91c2", "later-value-2b8d"
+	if _, err := c.CreateSecret(ctx(t), &secretsmanager.CreateSecretInput{
+		Name: aws.String(name), SecretString: aws.String(oldValue),
+	}); err != nil {
+		t.Fatalf("CreateSecret: %v", err)
+	}
+	if got := getValue(t, c, name); got != oldValue {
+		t.Fatal("GetSecretValue before the disk filled returned a different value than created")
+	}
+
+	filler := filepath.Join(mnt, "filler")
+	n := fillFilesystem(t, filler)
+	t.Logf("filled the filesystem with %d bytes", n)
+
+	_, err := c.PutSecretValue(ctx(t), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(name), SecretString: aws.String(newValue),
+	})
+	serverError(t, "PutSecretValue", err)
+	t.Logf("PutSecretValue on the full disk: %v", err)
+
+	out, err := c.GetSecretValue(ctx(t), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
+	if out != nil && (out.SecretString != nil || out.SecretBinary != nil) {
+		t.Fatal("GetSecretValue on a full disk returned a value although its audit record could not be written")
+	}
+	serverError(t, "GetSecretValue", err)
+	t.Logf("GetSecretValue on the full disk: %v", err)
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	freed := time.Now()
+
+	// Recovery: the first call after space is freed may still be the one
+	// that finds the store's writer failed; give it a few tries, then
+	// require it.
+	var got string
+	var lastErr error
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := c.GetSecretValue(ctx(t), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
+		if err == nil {
+			got, lastErr = aws.ToString(out.SecretString), nil
+			break
+		}
+		lastErr = err
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if lastErr != nil {
+		t.Fatalf("GetSecretValue after the disk was freed still fails (10s): %v\nserver stderr:\n%s", lastErr, s.Stderr())
+	}
+	t.Logf("recovered %v after the filler was removed", time.Since(freed).Round(time.Millisecond))
+	switch got {
+	case oldValue:
+	case newValue:
+		t.Fatal("after the disk was freed, GetSecretValue returned the value of the PutSecretValue that was refused")
+	default:
+		t.Fatal("after the disk was freed, GetSecretValue returned neither the old value nor the refused one")
+	}
+
+	put, err := c.PutSecretValue(ctx(t), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(name), SecretString: aws.String(laterValue),
+	})
+	if err != nil {
+		t.Fatalf("PutSecretValue after the disk was freed: %v\nserver stderr:\n%s", err, s.Stderr())
+	}
+	if got := getValue(t, c, name); got != laterValue {
+		t.Fatal("GetSecretValue after a successful PutSecretValue did not return the new value")
+	}
+
+	// Only two versions exist: the created one and the later one; the
+	// refused put left none behind.
+	ids, err := c.ListSecretVersionIds(ctx(t), &secretsmanager.ListSecretVersionIdsInput{
+		SecretId: aws.String(name), IncludeDeprecated: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("ListSecretVersionIds: %v", err)
+	}
+	if len(ids.Versions) != 2 {
+		t.Errorf("the secret has %d versions, want 2 (created and later; the refused put must add none)", len(ids.Versions))
+	}
+	for _, v := range ids.Versions {
+		if aws.ToString(v.VersionId) == aws.ToString(put.VersionId) {
+			return
+		}
+	}
+	t.Errorf("the later PutSecretValue's version %s is not listed", aws.ToString(put.VersionId))
+}
+
+// getValue reads the secret's current string value, failing the test
+// (without printing the value) on error.
+func getValue(t *testing.T, c *secretsmanager.Client, name string) string {
+	t.Helper()
+	out, err := c.GetSecretValue(ctx(t), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
+	if err != nil {
+		t.Fatalf("GetSecretValue %s: %v", name, err)
+	}
+	return aws.ToString(out.SecretString)
+}

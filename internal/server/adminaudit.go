@@ -1,0 +1,84 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/coffer-dev/coffer/internal/audit"
+	"github.com/coffer-dev/coffer/internal/iam"
+	"github.com/coffer-dev/coffer/internal/storage"
+)
+
+// The CLI's administrative commands (account create, functions
+// create/delete, rotate, backup, restore) run on the store directly, not
+// through a front door; each leaves one record in the store it opened
+// (see the audit package doc): eventSource "coffer", eventType
+// "CofferAdminEvent", userIdentity {type "CofferOperator", invokedBy
+// "coffer-cli"}, eventName the command. A record never holds a secret: no
+// access key, HMAC key or value.
+const (
+	adminEventSource = "coffer"
+	adminEventType   = "CofferAdminEvent"
+	adminIdentity    = "CofferOperator"
+	adminInvokedBy   = "coffer-cli"
+)
+
+// adminRecord is the pending record of one administrative command.
+func adminRecord(name, account, region string, params map[string]any) *audit.Record {
+	return &audit.Record{
+		UserIdentity:       &audit.UserIdentity{Type: adminIdentity, AccountID: account, InvokedBy: adminInvokedBy},
+		EventSource:        adminEventSource,
+		EventName:          name,
+		AWSRegion:          region,
+		SourceIPAddress:    adminInvokedBy,
+		UserAgent:          adminInvokedBy,
+		RequestParameters:  params,
+		RequestID:          uuid.NewString(),
+		EventType:          adminEventType,
+		ManagementEvent:    true,
+		EventCategory:      "Management",
+		RecipientAccountID: account,
+	}
+}
+
+// adminTrail opens a trail (no sinks) over the store a command opened.
+func adminTrail(store storage.Store) (*audit.Trail, error) {
+	return audit.New(store, audit.Config{})
+}
+
+// finishAdmin records the outcome of the command of p (cmdErr nil: it
+// succeeded) unless a domain transaction committed it, and returns cmdErr,
+// or the recording error when the command succeeded but its record could
+// not be written.
+func finishAdmin(ctx context.Context, t *audit.Trail, p *audit.Pending, cmdErr error, resp map[string]any) error {
+	code, msg := "", ""
+	if cmdErr != nil {
+		code, msg = "CommandFailed", cmdErr.Error()
+		var ie *iam.Error
+		if errors.As(cmdErr, &ie) {
+			code, msg = ie.Code, ie.Message
+		}
+		resp = nil
+	}
+	if err := p.Finish(context.WithoutCancel(ctx), t, code, msg, resp); err != nil {
+		if cmdErr != nil {
+			return errors.Join(cmdErr, err)
+		}
+		return err
+	}
+	return cmdErr
+}
+
+// recordAdmin runs a command (fn) and records its outcome in store.
+func recordAdmin(ctx context.Context, store storage.Store, rec *audit.Record, fn func(ctx context.Context) (map[string]any, error)) error {
+	t, err := adminTrail(store)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	p := audit.NewPending(rec)
+	resp, err := fn(ctx)
+	return finishAdmin(ctx, t, p, err, resp)
+}
