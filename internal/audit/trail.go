@@ -70,7 +70,26 @@ type Trail struct {
 
 	stop chan struct{}
 	done sync.WaitGroup
+
+	// records feeds the group commit of Record: one goroutine appends every
+	// record waiting in one store transaction, so concurrent reads share
+	// one commit (and one fsync) instead of one each.
+	records  chan *waiting
+	recordMu sync.RWMutex // held shared while enqueueing; Close takes it
+	batching sync.WaitGroup
 }
+
+// waiting is a Record call waiting for its group commit.
+type waiting struct {
+	doc  []byte
+	rec  *Record
+	when time.Time
+	ar   *storage.AuditRecord
+	done chan error
+}
+
+// maxGroup bounds the records appended in one transaction.
+const maxGroup = 512
 
 type unconfirmed struct {
 	seq   int64
@@ -101,6 +120,9 @@ func New(store storage.Store, cfg Config) (*Trail, error) {
 		unconfirmed: map[string]unconfirmed{},
 		stop:        make(chan struct{}),
 	}
+	t.records = make(chan *waiting, maxGroup)
+	t.batching.Add(1)
+	go t.groupCommit()
 	if len(cfg.Sinks) > 0 {
 		t.queue = make(chan []byte, cfg.QueueSize)
 		t.done.Add(2)
@@ -120,7 +142,10 @@ func (t *Trail) Close() error {
 	}
 	t.closed = true
 	t.mu.Unlock()
-	close(t.stop)
+	t.recordMu.Lock()
+	close(t.stop) // no Record enqueues from here on
+	t.recordMu.Unlock()
+	t.batching.Wait()
 	t.done.Wait()
 	var errs []error
 	for _, s := range t.cfg.Sinks {
@@ -155,12 +180,7 @@ func (t *Trail) Append(tx storage.Tx, rec *Record) error {
 
 // append writes rec and returns the stored record.
 func (t *Trail) append(tx storage.Tx, rec *Record) (*storage.AuditRecord, error) {
-	if rec == nil {
-		return nil, errors.New("audit: nil record")
-	}
-	now := t.now().UTC().Truncate(time.Second)
-	t.fill(rec, now)
-	doc, err := encode(rec)
+	doc, when, err := t.prepare(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -168,13 +188,32 @@ func (t *Trail) append(tx storage.Tx, rec *Record) (*storage.AuditRecord, error)
 	if err != nil {
 		return nil, fmt.Errorf("audit: reading the head of the trail: %w", err)
 	}
-	when, err := time.Parse(eventTimeLayout, rec.EventTime)
+	return link(tx, seq, head, rec, doc, when)
+}
+
+// prepare fills rec's defaults and encodes it, refusing a record that
+// carries a sensitive member.
+func (t *Trail) prepare(rec *Record) (doc []byte, when time.Time, err error) {
+	if rec == nil {
+		return nil, time.Time{}, errors.New("audit: nil record")
+	}
+	now := t.now().UTC().Truncate(time.Second)
+	t.fill(rec, now)
+	if doc, err = encode(rec); err != nil {
+		return nil, time.Time{}, err
+	}
+	when, err = time.Parse(eventTimeLayout, rec.EventTime)
 	if err != nil {
 		when = now
 	}
+	return doc, when.UTC(), nil
+}
+
+// link appends the encoded record after the head (seq, head) in tx.
+func link(tx storage.Tx, seq int64, head []byte, rec *Record, doc []byte, when time.Time) (*storage.AuditRecord, error) {
 	ar := &storage.AuditRecord{
 		Seq:       seq + 1,
-		Time:      when.UTC(),
+		Time:      when,
 		Account:   rec.RecipientAccountID,
 		EventName: rec.EventName,
 		Doc:       doc,
@@ -191,22 +230,86 @@ func (t *Trail) append(tx storage.Tx, rec *Record) (*storage.AuditRecord, error)
 // is durable (reads, denials, failed calls, service events). An error means
 // the record may not be kept: the caller must fail the call (5xx).
 func (t *Trail) Record(ctx context.Context, rec *Record) error {
-	if rec == nil {
-		return errors.New("audit: nil record")
-	}
-	var ar *storage.AuditRecord
-	err := t.store.Update(ctx, func(tx storage.Tx) error {
-		r, err := t.append(tx, rec)
-		ar = r
-		return err
-	})
+	doc, when, err := t.prepare(rec)
 	if err != nil {
-		if errors.Is(err, ErrSecretInRecord) {
-			return err
-		}
+		return err
+	}
+	w := &waiting{doc: doc, rec: rec, when: when, done: make(chan error, 1)}
+	t.recordMu.RLock()
+	select {
+	case <-t.stop:
+		t.recordMu.RUnlock()
+		// Closed: no group commit any more; append in a transaction of
+		// its own.
+		err = t.store.Update(ctx, func(tx storage.Tx) error { return t.commitGroup(tx, []*waiting{w}) })
+	default:
+		t.records <- w
+		t.recordMu.RUnlock()
+		err = <-w.done
+	}
+	if err != nil {
 		return fmt.Errorf("audit: recording %s: %w", rec.EventName, err)
 	}
-	t.publish(ar.Doc)
+	t.publish(w.ar.Doc)
+	return nil
+}
+
+// groupCommit appends the records of waiting Record calls, as many as are
+// queued (up to maxGroup), in one store transaction, and answers each when
+// it is durable. While one group commits, the next one gathers.
+func (t *Trail) groupCommit() {
+	defer t.batching.Done()
+	group := make([]*waiting, 0, maxGroup)
+	for {
+		var first *waiting
+		select {
+		case first = <-t.records:
+		case <-t.stop:
+			// Close: commit what was enqueued before it, then stop.
+			for {
+				select {
+				case w := <-t.records:
+					t.commit([]*waiting{w})
+				default:
+					return
+				}
+			}
+		}
+		group = append(group[:0], first)
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case w := <-t.records:
+				group = append(group, w)
+			default:
+				break gather
+			}
+		}
+		t.commit(group)
+	}
+}
+
+// commit appends group in one transaction and answers every member.
+func (t *Trail) commit(group []*waiting) {
+	err := t.store.Update(context.Background(), func(tx storage.Tx) error { return t.commitGroup(tx, group) })
+	for _, w := range group {
+		w.done <- err
+	}
+}
+
+// commitGroup links every record of group after the head, in order. A
+// backend that re-runs the closure gets a fresh head each time.
+func (t *Trail) commitGroup(tx storage.Tx, group []*waiting) error {
+	seq, head, err := tx.AuditHead()
+	if err != nil {
+		return fmt.Errorf("audit: reading the head of the trail: %w", err)
+	}
+	for _, w := range group {
+		if w.ar, err = link(tx, seq, head, w.rec, w.doc, w.when); err != nil {
+			return err
+		}
+		seq, head = w.ar.Seq, w.ar.Hash
+	}
 	return nil
 }
 

@@ -90,6 +90,7 @@ func benchReads(b *testing.B, a *app, creds aws.Credentials) {
 		reqs[i] = req
 	}
 	b.ReportAllocs()
+	b.SetParallelism(8) // 16 clients on 2 CPUs, as the load program's middle level
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
