@@ -25,7 +25,13 @@ import (
 // benchApp builds the whole server in-process on a temporary data directory.
 func benchApp(b *testing.B) *app {
 	b.Helper()
-	cfg := Config{Listen: DefaultListen, DataDir: b.TempDir(), AccountID: "123456789012",
+	return benchAppAudit(b, true)
+}
+
+// benchAppAudit is benchApp with the audit trail on or off.
+func benchAppAudit(b *testing.B, auditOn bool) *app {
+	b.Helper()
+	cfg := Config{DisableAudit: !auditOn, Listen: DefaultListen, DataDir: b.TempDir(), AccountID: "123456789012",
 		RootAccessKeyID: "AKIAIOSFODNN7EXAMPLE", RootSecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 		Partition: "aws", LogLevel: "info"}
 	a, err := build(context.Background(), cfg, io.Discard, slog.New(slog.DiscardHandler))
@@ -60,6 +66,14 @@ func call(b *testing.B, h http.Handler, op, body string) *httptest.ResponseRecor
 // store, decryption and encoding included (the client's signing is excluded).
 func BenchmarkGetSecretValue(b *testing.B) {
 	a := benchApp(b)
+	createReadSecrets(b, a)
+	benchReads(b, a, aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
+}
+
+// BenchmarkGetSecretValueNoAudit is BenchmarkGetSecretValue with the audit
+// trail off: the baseline its cost is measured against.
+func BenchmarkGetSecretValueNoAudit(b *testing.B) {
+	a := benchAppAudit(b, false)
 	createReadSecrets(b, a)
 	benchReads(b, a, aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
 }
