@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/storage"
@@ -77,6 +78,10 @@ type Trail struct {
 	records  chan *waiting
 	recordMu sync.RWMutex // held shared while enqueueing; Close takes it
 	batching sync.WaitGroup
+	// inRecord counts the Record calls under way (from entry to return);
+	// sampled after each commit, it is how many callers the next group
+	// may wait for (see groupCommit).
+	inRecord atomic.Int64
 }
 
 // waiting is a Record call waiting for its group commit.
@@ -90,6 +95,10 @@ type waiting struct {
 
 // maxGroup bounds the records appended in one transaction.
 const maxGroup = 512
+
+// maxGather bounds how long a group waits for the callers of the previous
+// group to come back (see groupCommit).
+const maxGather = 500 * time.Microsecond
 
 type unconfirmed struct {
 	seq   int64
@@ -230,6 +239,8 @@ func link(tx storage.Tx, seq int64, head []byte, rec *Record, doc []byte, when t
 // is durable (reads, denials, failed calls, service events). An error means
 // the record may not be kept: the caller must fail the call (5xx).
 func (t *Trail) Record(ctx context.Context, rec *Record) error {
+	t.inRecord.Add(1)
+	defer t.inRecord.Add(-1)
 	doc, when, err := t.prepare(rec)
 	if err != nil {
 		return err
@@ -260,6 +271,9 @@ func (t *Trail) Record(ctx context.Context, rec *Record) error {
 func (t *Trail) groupCommit() {
 	defer t.batching.Done()
 	group := make([]*waiting, 0, maxGroup)
+	target := 0 // the callers under way after the last commit
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		var first *waiting
 		select {
@@ -285,7 +299,34 @@ func (t *Trail) groupCommit() {
 				break gather
 			}
 		}
+		// The callers the last commit answered come back one by one
+		// (each serves its response and its next call first): taking
+		// only those already queued would split them into a small group
+		// and a large one, each paying a commit and an fsync. Wait a
+		// little for as many as were under way when the last commit
+		// ended, never longer than maxGather.
+		if len(group) < target && len(group) < maxGroup {
+			timer.Reset(maxGather)
+		wait:
+			for len(group) < target && len(group) < maxGroup {
+				select {
+				case w := <-t.records:
+					group = append(group, w)
+				case <-timer.C:
+					break wait
+				case <-t.stop:
+					break wait
+				}
+			}
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
 		t.commit(group)
+		target = int(t.inRecord.Load())
 	}
 }
 

@@ -48,10 +48,16 @@ func (t *tx) AuditHead() (int64, []byte, error) {
 	var hash []byte
 	err := t.one("audit head", "", func(r *sql.Rows) error { return r.Scan(&seq, &hash) }, stAuditHead)
 	if errors.Is(err, storage.ErrNotFound) {
+		if t.write {
+			t.auditSeq, t.auditKnown = 0, true
+		}
 		return 0, nil, nil // an empty trail
 	}
 	if err != nil {
 		return 0, nil, err
+	}
+	if t.write {
+		t.auditSeq, t.auditKnown = seq, true
 	}
 	return seq, hash, nil
 }
@@ -60,19 +66,31 @@ func (t *tx) AppendAudit(r *storage.AuditRecord) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := fmt.Sprintf("append audit record %d", r.Seq)
-	res, err := t.c.exec(stAppendAudit, r.Seq, toMillis(r.Time), r.Account, r.EventName,
+	op := "append audit record"
+	st := stAppendAudit
+	if t.auditKnown {
+		// The head is known: refuse a non-successor here and insert the
+		// successor plainly.
+		if r.Seq != t.auditSeq+1 {
+			return fmt.Errorf("sqlite: %s %d: not the successor of the head: %w", op, r.Seq, storage.ErrConflict)
+		}
+		st = stAppendAuditNext
+	}
+	res, err := t.c.exec(st, r.Seq, toMillis(r.Time), r.Account, r.EventName,
 		blob(r.Doc), blob(r.PrevHash), blob(r.Hash))
 	if err != nil {
-		return t.fail(op, err, "")
+		return t.fail(fmt.Sprintf("%s %d", op, r.Seq), err, "")
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return t.fail(op, err, "")
+	if st == stAppendAudit {
+		n, err := res.RowsAffected()
+		if err != nil {
+			return t.fail(fmt.Sprintf("%s %d", op, r.Seq), err, "")
+		}
+		if n == 0 {
+			return fmt.Errorf("sqlite: %s %d: not the successor of the head: %w", op, r.Seq, storage.ErrConflict)
+		}
 	}
-	if n == 0 {
-		return fmt.Errorf("sqlite: %s: not the successor of the head: %w", op, storage.ErrConflict)
-	}
+	t.auditSeq, t.auditKnown = r.Seq, true
 	return nil
 }
 

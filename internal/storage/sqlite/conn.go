@@ -39,6 +39,7 @@ const (
 	// The audit trail (audit.go).
 	stAuditHead
 	stAppendAudit
+	stAppendAuditNext
 	stAuditRecords
 	stInsertAuditDigest
 	stAuditDigests
@@ -123,6 +124,8 @@ var queries = [numStmts]string{
 	stAppendAudit: `INSERT INTO audit_records (seq, time_ms, account, event_name, doc, prev_hash, hash)
 		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
 		WHERE ?1 = (SELECT coalesce(max(seq), 0) + 1 FROM audit_records)`,
+	stAppendAuditNext: `INSERT INTO audit_records (seq, time_ms, account, event_name, doc, prev_hash, hash)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
 	stAuditRecords: "SELECT " + auditCols + " FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?",
 	stInsertAuditDigest: `INSERT INTO audit_digests (seq, hash, time_ms, key_id, signature)
 		VALUES (?, ?, ?, ?, ?)`,

@@ -34,6 +34,13 @@ type tx struct {
 	// In a write transaction: the secret ARNs this closure wrote, whose
 	// cache entries the writer drops when the group commits.
 	touched []string
+	// In a write transaction: the head of the audit trail as this closure
+	// last read or wrote it (auditKnown), so that AppendAudit of its
+	// successor needs no guarded INSERT ... SELECT (which reads the table
+	// it writes through a temporary copy). Only this closure writes while
+	// it runs, so the head it saw stays the head.
+	auditSeq   int64
+	auditKnown bool
 
 	// In a View:
 	db *DB
