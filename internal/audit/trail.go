@@ -96,9 +96,13 @@ type waiting struct {
 // maxGroup bounds the records appended in one transaction.
 const maxGroup = 512
 
-// maxGather bounds how long a group waits for the callers of the previous
-// group to come back (see groupCommit).
-const maxGather = 500 * time.Microsecond
+// A group waits for the callers of the previous group to come back at
+// most as long as the last commit took, within these bounds (see
+// groupCommit).
+const (
+	minGather = 100 * time.Microsecond
+	maxGather = 2 * time.Millisecond
+)
 
 type unconfirmed struct {
 	seq   int64
@@ -272,6 +276,7 @@ func (t *Trail) groupCommit() {
 	defer t.batching.Done()
 	group := make([]*waiting, 0, maxGroup)
 	target := 0 // the callers under way after the last commit
+	gather := minGather
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -304,9 +309,10 @@ func (t *Trail) groupCommit() {
 		// only those already queued would split them into a small group
 		// and a large one, each paying a commit and an fsync. Wait a
 		// little for as many as were under way when the last commit
-		// ended, never longer than maxGather.
+		// ended, never longer than the last commit took
+		// (a commit's time is what a group gathers in anyway).
 		if len(group) < target && len(group) < maxGroup {
-			timer.Reset(maxGather)
+			timer.Reset(gather)
 		wait:
 			for len(group) < target && len(group) < maxGroup {
 				select {
@@ -325,7 +331,9 @@ func (t *Trail) groupCommit() {
 				}
 			}
 		}
+		began := time.Now()
 		t.commit(group)
+		gather = min(max(time.Since(began), minGather), maxGather)
 		target = int(t.inRecord.Load())
 	}
 }
