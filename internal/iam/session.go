@@ -2,8 +2,6 @@ package iam
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -80,26 +78,11 @@ func (s *Service) IssueSession(ctx context.Context, account, sessionName, sessio
 	}
 	now := s.clock()
 	expires := now.Add(ttl).Truncate(time.Second)
-	keyID := "ASIA" + randomString(16, idChars)
-	secret := randomString(40, secretChars)
-	sess := session{
-		KeyID: keyID, Secret: secret, Account: account, RoleARN: s.entityARN(role), RoleID: role.ID,
-		RoleName: role.Name, SessionName: sessionName,
-		IssuedMS: now.UnixMilli(), ExpiresMS: expires.UnixMilli(), Policy: sessionPolicy,
-	}
-	payload, err := json.Marshal(&sess)
-	if err != nil {
-		return nil, err
-	}
-	sealed, err := s.root.Wrap(ctx, payload, sessionAAD(keyID))
-	clear(payload)
+	creds, err := s.newSession(ctx, role, sessionName, sessionPolicy, now, expires)
 	if err != nil {
 		return nil, fmt.Errorf("iam: issue session: seal: %w", err)
 	}
-	return &Credentials{
-		AccessKeyID: keyID, SecretAccessKey: secret,
-		SessionToken: base64.StdEncoding.EncodeToString(sealed), Expiration: expires,
-	}, nil
+	return &creds, nil
 }
 
 // ensureServiceRole returns the account's service role, creating it or

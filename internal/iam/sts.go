@@ -197,27 +197,12 @@ func (s *Service) AssumeRole(ctx context.Context, c Caller, in AssumeRoleInput) 
 
 	now := s.clock()
 	expires := now.Add(time.Duration(duration) * time.Second).Truncate(time.Second)
-	keyID := "ASIA" + randomString(16, idChars)
-	secret := randomString(40, secretChars)
-	sess := session{
-		KeyID: keyID, Secret: secret, Account: acct, RoleARN: roleARN, RoleID: role.rec.ID,
-		RoleName: role.rec.Name, SessionName: in.RoleSessionName,
-		IssuedMS: now.UnixMilli(), ExpiresMS: expires.UnixMilli(), Policy: in.Policy,
-	}
-	payload, err := json.Marshal(&sess)
-	if err != nil {
-		return nil, err
-	}
-	sealed, err := s.root.Wrap(ctx, payload, sessionAAD(keyID))
-	clear(payload)
+	creds, err := s.newSession(ctx, role.rec, in.RoleSessionName, in.Policy, now, expires)
 	if err != nil {
 		return nil, err
 	}
 	out := &AssumeRoleOutput{
-		Credentials: Credentials{
-			AccessKeyID: keyID, SecretAccessKey: secret,
-			SessionToken: base64.StdEncoding.EncodeToString(sealed), Expiration: expires,
-		},
+		Credentials:    creds,
 		AssumedRoleARN: s.assumedRoleARN(acct, role.rec.Name, in.RoleSessionName),
 		AssumedRoleID:  role.rec.ID + ":" + in.RoleSessionName,
 	}
@@ -225,6 +210,33 @@ func (s *Service) AssumeRole(ctx context.Context, c Caller, in AssumeRoleInput) 
 		out.PackedPolicySize = (policySize(in.Policy)*100 + maxSessionPolicySize - 1) / maxSessionPolicySize
 	}
 	return out, nil
+}
+
+// newSession issues temporary credentials of a session of role named
+// sessionName, capped by sessionPolicy ("" for none), issued at now and
+// valid until expires: a new ASIA... key id and secret, and the session
+// sealed by the root key as the session token.
+func (s *Service) newSession(ctx context.Context, role *storage.Entity, sessionName, sessionPolicy string, now, expires time.Time) (Credentials, error) {
+	keyID := "ASIA" + randomString(16, idChars)
+	secret := randomString(40, secretChars)
+	sess := session{
+		KeyID: keyID, Secret: secret, Account: role.Account, RoleARN: s.entityARN(role), RoleID: role.ID,
+		RoleName: role.Name, SessionName: sessionName,
+		IssuedMS: now.UnixMilli(), ExpiresMS: expires.UnixMilli(), Policy: sessionPolicy,
+	}
+	payload, err := json.Marshal(&sess)
+	if err != nil {
+		return Credentials{}, err
+	}
+	sealed, err := s.root.Wrap(ctx, payload, sessionAAD(keyID))
+	clear(payload)
+	if err != nil {
+		return Credentials{}, err
+	}
+	return Credentials{
+		AccessKeyID: keyID, SecretAccessKey: secret,
+		SessionToken: base64.StdEncoding.EncodeToString(sealed), Expiration: expires,
+	}, nil
 }
 
 // openSession verifies a session token presented with keyID and returns its

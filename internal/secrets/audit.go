@@ -54,14 +54,14 @@ func deleteElems(r *DeleteResult) map[string]any {
 // (BEHAVIOUR.md §15.1): no caller, no parameters.
 func serviceEvent(name, account, region, arn string) *audit.Record {
 	return &audit.Record{
-		UserIdentity:        &audit.UserIdentity{AccountID: account, InvokedBy: "secretsmanager.amazonaws.com"},
-		EventSource:         "secretsmanager.amazonaws.com",
+		UserIdentity:        &audit.UserIdentity{AccountID: account, InvokedBy: audit.SourceSecretsManager},
+		EventSource:         audit.SourceSecretsManager,
 		EventName:           name,
 		AWSRegion:           region,
-		SourceIPAddress:     "secretsmanager.amazonaws.com",
-		UserAgent:           "secretsmanager.amazonaws.com",
+		SourceIPAddress:     audit.SourceSecretsManager,
+		UserAgent:           audit.SourceSecretsManager,
 		AdditionalEventData: map[string]any{"SecretId": arn},
-		EventType:           "AwsServiceEvent",
+		EventType:           audit.TypeServiceEvent,
 		ManagementEvent:     true,
 		EventCategory:       "Management",
 		RecipientAccountID:  account,

@@ -90,7 +90,7 @@ func (s *Service) authorize(c Caller, a access, sec *storage.Secret, resource st
 	}
 	res := policy.Authorize(&policy.Input{
 		Request: &policy.Request{
-			Principal: policy.Principal{ARN: id.Principal.ARN, Account: id.Principal.Account, RoleARN: id.Principal.RoleARN},
+			Principal: id.PolicyPrincipal(),
 			Action:    a.action,
 			Resource:  resource,
 			Context:   pc,

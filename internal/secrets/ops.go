@@ -348,11 +348,17 @@ func (s *Service) PutSecretValue(ctx context.Context, c Caller, in PutInput) (*W
 	if err := checkRotationToken(sec, in.RotationToken); err != nil {
 		return nil, err
 	}
-	res, err := s.putNew(ctx, sec, token, in.VersionStages, *v)
+	// One ciphertext serves both a new version and a placeholder to fill:
+	// both are bound to the same secret and version id.
+	ct, err := s.keys.seal(ctx, sec.Account, sec.Region, sec.KmsKeyID, sec.ARN, token, *v)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.putNew(ctx, sec, token, in.VersionStages, v.IsBinary(), ct)
 	if errors.Is(err, errRetryIdempotent) {
 		// The token names a version already: a rotation's placeholder to
 		// fill, a retry (same value) or a conflict.
-		res, err = s.fillPlaceholder(ctx, sec, token, in.VersionStages, *v)
+		res, err = s.fillPlaceholder(ctx, sec, token, in.VersionStages, v.IsBinary(), ct)
 		if errors.Is(err, errRetryIdempotent) {
 			return s.putExisting(ctx, sec, token, *v)
 		}
@@ -374,14 +380,11 @@ func (s *Service) putExisting(ctx context.Context, sec *storage.Secret, token st
 	return &WriteResult{ARN: sec.ARN, Name: sec.Name, VersionID: token, Stages: slices.Clone(sec.Stages[token])}, nil
 }
 
-func (s *Service) putNew(ctx context.Context, sec *storage.Secret, token string, labels []string, v Value) (*WriteResult, error) {
-	ct, err := s.keys.seal(ctx, sec.Account, sec.Region, sec.KmsKeyID, sec.ARN, token, v)
-	if err != nil {
-		return nil, err
-	}
+// putNew inserts the version token with the sealed value ct.
+func (s *Service) putNew(ctx context.Context, sec *storage.Secret, token string, labels []string, binary bool, ct []byte) (*WriteResult, error) {
 	now := s.now()
 	res := &WriteResult{ARN: sec.ARN, Name: sec.Name, VersionID: token}
-	err = s.store.Update(ctx, func(tx storage.Tx) error {
+	err := s.store.Update(ctx, func(tx storage.Tx) error {
 		cur, err := tx.SecretByARN(sec.ARN)
 		if err != nil {
 			return notFound(err)
@@ -389,7 +392,7 @@ func (s *Service) putNew(ctx context.Context, sec *storage.Secret, token string,
 		if deleted(cur) {
 			return errMarked()
 		}
-		if res.Stages, err = s.insertVersion(tx, cur, token, labels, sec.KmsKeyID, v.IsBinary(), ct, now); err != nil {
+		if res.Stages, err = s.insertVersion(tx, cur, token, labels, sec.KmsKeyID, binary, ct, now); err != nil {
 			if errors.Is(err, storage.ErrConflict) {
 				return errRetryIdempotent // the version appeared since the lookup
 			}
@@ -406,18 +409,14 @@ func (s *Service) putNew(ctx context.Context, sec *storage.Secret, token string,
 	return res, nil
 }
 
-// fillPlaceholder stores v in the valueless version token (the AWSPENDING
-// placeholder of a rotation, BEHAVIOUR.md §10.3) and applies labels as a
-// new version would. It returns errRetryIdempotent when the version has a
-// value already.
-func (s *Service) fillPlaceholder(ctx context.Context, sec *storage.Secret, token string, labels []string, v Value) (*WriteResult, error) {
-	ct, err := s.keys.seal(ctx, sec.Account, sec.Region, sec.KmsKeyID, sec.ARN, token, v)
-	if err != nil {
-		return nil, err
-	}
+// fillPlaceholder stores the sealed value ct in the valueless version
+// token (the AWSPENDING placeholder of a rotation, BEHAVIOUR.md §10.3) and
+// applies labels as a new version would. It returns errRetryIdempotent
+// when the version has a value already.
+func (s *Service) fillPlaceholder(ctx context.Context, sec *storage.Secret, token string, labels []string, binary bool, ct []byte) (*WriteResult, error) {
 	now := s.now()
 	res := &WriteResult{ARN: sec.ARN, Name: sec.Name, VersionID: token}
-	err = s.store.Update(ctx, func(tx storage.Tx) error {
+	err := s.store.Update(ctx, func(tx storage.Tx) error {
 		cur, err := tx.SecretByARN(sec.ARN)
 		if err != nil {
 			return notFound(err)
@@ -432,7 +431,7 @@ func (s *Service) fillPlaceholder(ctx context.Context, sec *storage.Secret, toke
 		if ver.Ciphertext != nil {
 			return errRetryIdempotent
 		}
-		ver.Ciphertext, ver.KmsKeyID, ver.Binary = ct, sec.KmsKeyID, v.IsBinary()
+		ver.Ciphertext, ver.KmsKeyID, ver.Binary = ct, sec.KmsKeyID, binary
 		if err := tx.UpdateVersion(ver); err != nil {
 			return err
 		}

@@ -11,6 +11,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"time"
@@ -79,6 +81,21 @@ type RotationRun struct {
 	Validation bool `json:"validation,omitempty"`
 }
 
+// String implements fmt.Stringer without the token.
+func (r RotationRun) String() string {
+	return fmt.Sprintf("{VersionID:%s Token:REDACTED Step:%s Attempts:%d LastError:%q Started:%s Updated:%s NextAttempt:%s Validation:%t}",
+		r.VersionID, r.Step, r.Attempts, r.LastError, r.Started, r.Updated, r.NextAttempt, r.Validation)
+}
+
+// GoString implements fmt.GoStringer without the token.
+func (r RotationRun) GoString() string { return "secrets.RotationRun" + r.String() }
+
+// LogValue implements slog.LogValuer without the token.
+func (r RotationRun) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("versionId", r.VersionID), slog.String("step", r.Step),
+		slog.Int("attempts", r.Attempts), slog.Bool("validation", r.Validation))
+}
+
 // RotationStatus is a secret's rotation state for the engine and the
 // operator commands.
 type RotationStatus struct {
@@ -135,7 +152,7 @@ func (r *rotationAttrs) schedule() *Schedule {
 	if r == nil || (r.Days == 0 && r.Schedule == "") {
 		return nil
 	}
-	s, err := ParseSchedule(r.Days, r.Schedule, r.Duration)
+	s, err := parseRules(r.Days, r.Schedule, r.Duration)
 	if err != nil {
 		return nil // stored rules were checked when saved
 	}

@@ -25,6 +25,7 @@ type Schedule struct {
 	hours    int64 // rate(N hours)
 	cron     *cronplan.Expression
 	subDaily bool          // cron with several occurrences a day
+	cronDays int64         // afterDays of a cron, from its occurrences (0: at most one)
 	window   time.Duration // 0: the default window
 }
 
@@ -35,6 +36,16 @@ func invalidRules(format string, args ...any) *Error {
 // ParseSchedule checks rotation rules as RotateSecret receives them: exactly
 // one of days (1-1000) and expr, and an optional duration ("Nh").
 func ParseSchedule(days int64, expr, duration string) (*Schedule, error) {
+	s, err := parseRules(days, expr, duration)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.checkWindows()
+}
+
+// parseRules is ParseSchedule without the window checks, which rules
+// stored after ParseSchedule accepted them pass anyway.
+func parseRules(days int64, expr, duration string) (*Schedule, error) {
 	s := &Schedule{}
 	switch {
 	case days != 0 && expr != "":
@@ -59,7 +70,7 @@ func ParseSchedule(days int64, expr, duration string) (*Schedule, error) {
 		}
 		s.window = time.Duration(n) * time.Hour
 	}
-	return s, s.checkWindows()
+	return s, nil
 }
 
 func (s *Schedule) parseExpr(expr string) error {
@@ -126,6 +137,9 @@ func (s *Schedule) parseExpr(expr string) error {
 		if midnight(occ[i]).Equal(midnight(occ[i-1])) {
 			s.subDaily = true
 		}
+		if d := int64(gap / day); s.cronDays == 0 || d < s.cronDays {
+			s.cronDays = d
+		}
 	}
 	return nil
 }
@@ -191,21 +205,13 @@ func (s *Schedule) nextWindow(base time.Time) (start, end time.Time) {
 // configured, or for an expression the shortest gap between its
 // occurrences in whole days (at least 1).
 func (s *Schedule) afterDays() int64 {
-	if s.cron == nil {
-		if s.hours != 0 {
-			return max(1, s.hours/24)
-		}
-		return s.days
+	switch {
+	case s.cron != nil:
+		return max(1, s.cronDays)
+	case s.hours != 0:
+		return max(1, s.hours/24)
 	}
-	occ := s.cron.NextN(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), scheduleHorizon)
-	best := int64(0)
-	for i := 1; i < len(occ); i++ {
-		d := int64(occ[i].Sub(occ[i-1]) / day)
-		if best == 0 || d < best {
-			best = d
-		}
-	}
-	return max(1, best)
+	return s.days
 }
 
 // String describes the schedule for operators.
