@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coffer-dev/coffer/internal/envelope"
 	"github.com/coffer-dev/coffer/internal/iam"
 	"github.com/coffer-dev/coffer/internal/policy"
+	"github.com/coffer-dev/coffer/internal/storage"
 )
 
 const (
@@ -222,5 +224,41 @@ func TestAuthorizeResourcePolicy(t *testing.T) {
 	v, err = s.ValidateResourcePolicy(ctx, root, ptr("shared"), grant("arn:aws:iam::"+acctB+":root"))
 	if err != nil || !v.Passed || len(v.Findings) != 0 {
 		t.Fatalf("ValidateResourcePolicy(account grant) = %+v, %v", v, err)
+	}
+}
+
+// A value written across accounts is sealed under the owner's key, not the
+// caller's.
+func TestCrossAccountUpdateSealsUnderOwner(t *testing.T) {
+	s, _, store := newTestService(t)
+	ctx := context.Background()
+	root := SystemCaller("aws", acctA, "us-east-1")
+	shared, err := s.CreateSecret(ctx, root, CreateInput{Name: "shared", SecretString: ptr("s"), ClientRequestToken: token(1), KmsKeyID: ptr("alias/shared")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acctB + `:root"},"Action":"secretsmanager:UpdateSecret","Resource":"*"}]}`
+	if _, err := s.PutResourcePolicy(ctx, root, "shared", grant, true); err != nil {
+		t.Fatal(err)
+	}
+	writer := userCaller(t, acctB, "writer", allow(`"secretsmanager:UpdateSecret"`, "*"))
+	res, err := s.UpdateSecret(ctx, writer, UpdateInput{SecretID: shared.ARN, SecretString: ptr("new"), ClientRequestToken: token(2)})
+	if err != nil {
+		t.Fatalf("cross-account UpdateSecret: %v", err)
+	}
+	var kek string
+	err = store.View(ctx, func(tx storage.Tx) error {
+		v, err := tx.Version(shared.ARN, res.VersionID)
+		if err != nil {
+			return err
+		}
+		kek, err = envelope.KEKID(v.Ciphertext)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(kek, acctA+":") {
+		t.Fatalf("value sealed under key %q, want one of the owner's account %s", kek, acctA)
 	}
 }

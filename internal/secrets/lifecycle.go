@@ -81,7 +81,7 @@ func (s *Service) UpdateSecret(ctx context.Context, c Caller, in UpdateInput) (*
 			res.VersionID = token
 			return res, nil
 		}
-		if ct, err = s.keys.seal(ctx, c.Account, c.Region, keyID, sec.ARN, token, *v); err != nil {
+		if ct, err = s.keys.seal(ctx, sec.Account, sec.Region, keyID, sec.ARN, token, *v); err != nil {
 			return nil, err
 		}
 		res.VersionID = token
