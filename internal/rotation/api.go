@@ -7,6 +7,8 @@ package rotation
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 )
 
 // The steps of AWS's rotation protocol, as they appear on the wire.
@@ -23,6 +25,26 @@ type Event struct {
 	ClientRequestToken string `json:"ClientRequestToken"`
 	Step               string `json:"Step"`
 	RotationToken      string `json:"RotationToken,omitempty"`
+}
+
+// String prints the event with its RotationToken REDACTED.
+func (ev Event) String() string {
+	return fmt.Sprintf("{SecretId:%s ClientRequestToken:%s Step:%s RotationToken:%s}",
+		ev.SecretID, ev.ClientRequestToken, ev.Step, redacted(ev.RotationToken))
+}
+
+// LogValue logs the event with its RotationToken REDACTED.
+func (ev Event) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("SecretId", ev.SecretID),
+		slog.String("ClientRequestToken", ev.ClientRequestToken), slog.String("Step", ev.Step),
+		slog.String("RotationToken", redacted(ev.RotationToken)))
+}
+
+func redacted(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "REDACTED"
 }
 
 // Function runs one step of a rotation. It returns what the function wrote

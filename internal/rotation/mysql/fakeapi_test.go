@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 
@@ -59,7 +60,7 @@ func (f *fakeAPI) secret(id string) (*fakeSecret, error) {
 // version; moving AWSCURRENT gives AWSPREVIOUS to the old current version.
 func (s *fakeSecret) moveStage(stage, to string) {
 	for id, v := range s.versions {
-		if id == to || !has(v.stages, stage) {
+		if id == to || !slices.Contains(v.stages, stage) {
 			continue
 		}
 		v.stages = without(v.stages, stage)
@@ -70,7 +71,7 @@ func (s *fakeSecret) moveStage(stage, to string) {
 			v.stages = append(v.stages, stagePrevious)
 		}
 	}
-	if t := s.versions[to]; t != nil && !has(t.stages, stage) {
+	if t := s.versions[to]; t != nil && !slices.Contains(t.stages, stage) {
 		if stage == stageCurrent {
 			t.stages = without(t.stages, stagePrevious)
 		}
@@ -107,7 +108,7 @@ func (f *fakeAPI) finishRotation(arn string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, v := range f.secrets[arn].versions {
-		if has(v.stages, stageCurrent) {
+		if slices.Contains(v.stages, stageCurrent) {
 			v.stages = without(v.stages, stagePending)
 		}
 	}
@@ -150,7 +151,7 @@ func (f *fakeAPI) GetSecretValue(_ context.Context, id, versionID, stage string)
 	var v *fakeVersion
 	if versionID != "" {
 		v = s.versions[versionID]
-		if v != nil && stage != "" && !has(v.stages, stage) {
+		if v != nil && stage != "" && !slices.Contains(v.stages, stage) {
 			v = nil
 		}
 	} else {
@@ -158,7 +159,7 @@ func (f *fakeAPI) GetSecretValue(_ context.Context, id, versionID, stage string)
 			stage = stageCurrent
 		}
 		for _, x := range s.versions {
-			if has(x.stages, stage) {
+			if slices.Contains(x.stages, stage) {
 				v = x
 			}
 		}
@@ -204,7 +205,7 @@ func (f *fakeAPI) UpdateSecretVersionStage(_ context.Context, id, stage, moveTo,
 		return fmt.Errorf("version %s: %w", moveTo, rotation.ErrNotFound)
 	}
 	for vid, v := range s.versions {
-		if vid != moveTo && has(v.stages, stage) && vid != removeFrom {
+		if vid != moveTo && slices.Contains(v.stages, stage) && vid != removeFrom {
 			return fmt.Errorf("InvalidParameterException: stage %s is attached to version %s, not %q", stage, vid, removeFrom)
 		}
 	}

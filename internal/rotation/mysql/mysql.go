@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,23 +132,9 @@ func (r *Rotator) Invoke(ctx context.Context, ev rotation.Event) (string, error)
 
 func (r *Rotator) invoke(ctx context.Context, ev rotation.Event, l *logger) error {
 	arn, token := ev.SecretID, ev.ClientRequestToken
-	meta, err := r.api.DescribeSecret(ctx, arn)
-	if err != nil {
-		return fmt.Errorf("describe secret %s: %w", arn, err)
-	}
-	if !meta.RotationEnabled {
-		return fmt.Errorf("secret %s is not enabled for rotation", arn)
-	}
-	stages, ok := meta.VersionIDsToStages[token]
-	if !ok {
-		return fmt.Errorf("secret version %s has no stage for rotation of secret %s", token, arn)
-	}
-	if has(stages, stageCurrent) {
-		l.printf("Secret version %s already set as AWSCURRENT for secret %s.", token, arn)
-		return nil
-	}
-	if !has(stages, stagePending) {
-		return fmt.Errorf("secret version %s not set as AWSPENDING for rotation of secret %s", token, arn)
+	done, err := rotation.StartStep(ctx, r.api, ev, l.printf)
+	if err != nil || done {
+		return err
 	}
 	switch ev.Step {
 	case rotation.StepCreate:
@@ -159,20 +146,9 @@ func (r *Rotator) invoke(ctx context.Context, ev rotation.Event, l *logger) erro
 		return r.setSecretSingle(ctx, arn, token, l)
 	case rotation.StepTest:
 		return r.testSecret(ctx, arn, token, l)
-	case rotation.StepFinish:
+	default: // rotation.StepFinish: StartStep refuses any other step
 		return r.finishSecret(ctx, arn, token, l)
-	default:
-		return fmt.Errorf("invalid step parameter %q for secret %s", ev.Step, arn)
 	}
-}
-
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (r *Rotator) createSecret(ctx context.Context, arn, token string, l *logger) error {
@@ -234,7 +210,7 @@ func (r *Rotator) finishSecret(ctx context.Context, arn, token string, l *logger
 	}
 	current := ""
 	for v, stages := range meta.VersionIDsToStages {
-		if has(stages, stageCurrent) {
+		if slices.Contains(stages, stageCurrent) {
 			if v == token {
 				l.printf("finishSecret: Version %s already marked as AWSCURRENT for %s", v, arn)
 				return nil

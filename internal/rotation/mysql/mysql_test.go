@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -630,7 +631,7 @@ func TestHandlerChecks(t *testing.T) {
 	if _, err := fn.Invoke(ctx, rotation.Event{SecretID: arn, ClientRequestToken: token, Step: rotation.StepFinish}); err != nil {
 		t.Fatal(err)
 	}
-	if st := api.stages(arn)[token]; !has(st, stageCurrent) {
+	if st := api.stages(arn)[token]; !slices.Contains(st, stageCurrent) {
 		t.Fatalf("stages %v", st)
 	}
 	// Rotation disabled.

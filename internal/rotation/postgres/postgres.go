@@ -108,23 +108,12 @@ func (r *Rotator) invoke(ctx context.Context, ev rotation.Event, lg *logBuf) err
 	if arn == "" || token == "" {
 		return errors.New("postgres rotation: the event needs SecretId and ClientRequestToken")
 	}
-	meta, err := r.api.DescribeSecret(ctx, arn)
+	done, err := rotation.StartStep(ctx, r.api, ev, lg.printf)
 	if err != nil {
-		return fmt.Errorf("postgres rotation: describe secret %s: %w", arn, err)
+		return fmt.Errorf("postgres rotation: %w", err)
 	}
-	if !meta.RotationEnabled {
-		return fmt.Errorf("postgres rotation: secret %s is not enabled for rotation", arn)
-	}
-	stages, ok := meta.VersionIDsToStages[token]
-	if !ok {
-		return fmt.Errorf("postgres rotation: secret version %s has no stage for rotation of secret %s", token, arn)
-	}
-	if slices.Contains(stages, stageCurrent) {
-		lg.printf("Secret version %s already set as AWSCURRENT for secret %s.", token, arn)
+	if done {
 		return nil
-	}
-	if !slices.Contains(stages, stagePending) {
-		return fmt.Errorf("postgres rotation: secret version %s not set as AWSPENDING for rotation of secret %s", token, arn)
 	}
 	switch ev.Step {
 	case rotation.StepCreate:
@@ -136,10 +125,9 @@ func (r *Rotator) invoke(ctx context.Context, ev rotation.Event, lg *logBuf) err
 		return r.setSecretSingle(ctx, arn, token, lg)
 	case rotation.StepTest:
 		return r.testSecret(ctx, arn, token, lg)
-	case rotation.StepFinish:
+	default: // rotation.StepFinish: StartStep refuses any other step
 		return r.finishSecret(ctx, arn, token, lg)
 	}
-	return fmt.Errorf("postgres rotation: invalid step parameter %q for secret %s", ev.Step, arn)
 }
 
 // altUsername is the template's get_alt_username.

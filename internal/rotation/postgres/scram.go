@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"crypto/hmac"
+	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -19,32 +20,15 @@ const scramIterations = 4096
 const scramSaltLen = 16
 
 // pbkdf2SHA256 is PBKDF2 (RFC 8018 §5.2) with HMAC-SHA-256 as the PRF.
+// pbkdf2.Key fails only for a keyLen out of range or, in FIPS 140-only
+// mode, a salt under 16 bytes: neither happens here (scramSaltLen,
+// sha256.Size), so a failure is a bug.
 func pbkdf2SHA256(password, salt []byte, iter, keyLen int) []byte {
-	prf := hmac.New(sha256.New, password)
-	hLen := prf.Size()
-	blocks := (keyLen + hLen - 1) / hLen
-	out := make([]byte, 0, blocks*hLen)
-	var buf [4]byte
-	u := make([]byte, hLen)
-	t := make([]byte, hLen)
-	for block := 1; block <= blocks; block++ {
-		prf.Reset()
-		prf.Write(salt)
-		buf[0], buf[1], buf[2], buf[3] = byte(block>>24), byte(block>>16), byte(block>>8), byte(block)
-		prf.Write(buf[:])
-		u = prf.Sum(u[:0])
-		copy(t, u)
-		for i := 1; i < iter; i++ {
-			prf.Reset()
-			prf.Write(u)
-			u = prf.Sum(u[:0])
-			for j := range t {
-				t[j] ^= u[j]
-			}
-		}
-		out = append(out, t...)
+	k, err := pbkdf2.Key(sha256.New, string(password), salt, iter, keyLen)
+	if err != nil {
+		panic(err) // names the parameter, never the password
 	}
-	return out[:keyLen]
+	return k
 }
 
 func hmacSHA256(key []byte, msg string) []byte {
