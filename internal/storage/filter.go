@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -151,6 +153,23 @@ func IndexWords(s *Secret) []IndexWord {
 	}
 	slices.SortFunc(out, func(a, b IndexWord) int { return strings.Compare(a.Word, b.Word) })
 	return out
+}
+
+// IndexDigest identifies what a secret's filter index rows are made from
+// (its name, description and tags): a backend that keeps the digest next to
+// the secret rewrites the index rows only when it changes. No tags and an
+// empty tag list give the same digest.
+func IndexDigest(s *Secret) ([]byte, error) {
+	tags := s.Tags
+	if len(tags) == 0 {
+		tags = nil
+	}
+	b, err := json.Marshal([]any{s.Name, s.Description, tags})
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	return sum[:16], nil
 }
 
 // QueryWords returns the lower-cased words a description or all value

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -17,7 +18,7 @@ import (
 // Both backends implement it; internal/server uses it.
 type Snapshotter interface {
 	// Export calls emit with every record of one snapshot, kind by kind in
-	// the order of RecordKinds (so that a record's parents come before
+	// the order of recordKinds (so that a record's parents come before
 	// it), versions ordered by (secret, Created, Seq). Values stay sealed.
 	Export(ctx context.Context, emit func(Record) error) error
 }
@@ -35,10 +36,43 @@ type Record struct {
 	AuditDigest *AuditDigest `json:"auditDigest,omitempty"`
 }
 
-// RecordKinds are the kinds of records a snapshot holds, in the order
-// Export emits them. A later coffer adds kinds at the end (a coffer before
-// the audit trail refuses a snapshot that holds audit records).
-var RecordKinds = []string{"account", "accessKey", "entity", "key", "secret", "version", "auditRecord", "auditDigest"}
+// recordKinds are the kinds of records a snapshot holds, in the order
+// Export emits them, each with the field of a Record that holds it. A later
+// coffer adds kinds at the end (a coffer before the audit trail refuses a
+// snapshot that holds audit records).
+var recordKinds = []recordKind{
+	kindOf("account", func(r *Record) **Account { return &r.Account }),
+	kindOf("accessKey", func(r *Record) **AccessKey { return &r.AccessKey }),
+	kindOf("entity", func(r *Record) **Entity { return &r.Entity }),
+	kindOf("key", func(r *Record) **Key { return &r.Key }),
+	kindOf("secret", func(r *Record) **Secret { return &r.Secret }),
+	kindOf("version", func(r *Record) **Version { return &r.Version }),
+	kindOf("auditRecord", func(r *Record) **AuditRecord { return &r.AuditRecord }),
+	kindOf("auditDigest", func(r *Record) **AuditDigest { return &r.AuditDigest }),
+}
+
+type recordKind struct {
+	name string
+	get  func(r *Record) any // the record r holds of this kind, or nil
+	set  func(r *Record) any // gives r a new, empty record of this kind and returns it
+}
+
+func kindOf[T any](name string, field func(*Record) **T) recordKind {
+	return recordKind{
+		name: name,
+		get: func(r *Record) any {
+			if p := *field(r); p != nil {
+				return p
+			}
+			return nil
+		},
+		set: func(r *Record) any {
+			p := new(T)
+			*field(r) = p
+			return p
+		},
+	}
+}
 
 // The snapshot file format, version 1: JSON lines. The first line is the
 // header {"format":"coffer-snapshot","version":1,"created":...}; then one
@@ -65,23 +99,10 @@ type snapshotLine struct {
 }
 
 func (r Record) kind() (string, any) {
-	switch {
-	case r.Account != nil:
-		return "account", r.Account
-	case r.AccessKey != nil:
-		return "accessKey", r.AccessKey
-	case r.Entity != nil:
-		return "entity", r.Entity
-	case r.Key != nil:
-		return "key", r.Key
-	case r.Secret != nil:
-		return "secret", r.Secret
-	case r.Version != nil:
-		return "version", r.Version
-	case r.AuditRecord != nil:
-		return "auditRecord", r.AuditRecord
-	case r.AuditDigest != nil:
-		return "auditDigest", r.AuditDigest
+	for _, k := range recordKinds {
+		if rec := k.get(&r); rec != nil {
+			return k.name, rec
+		}
 	}
 	return "", nil
 }
@@ -151,41 +172,18 @@ func ReadSnapshot(r io.Reader, fn func(Record) error) (int64, error) {
 			}
 			return n, fmt.Errorf("snapshot: record %d: %w", n+1, err)
 		}
-		var rec Record
-		var dst any
-		switch l.Kind {
-		case "end":
+		if l.Kind == "end" {
 			if l.Count == nil || *l.Count != n {
 				return n, fmt.Errorf("snapshot: end line counts %v records, read %d", l.Count, n)
 			}
 			return n, nil
-		case "account":
-			rec.Account = &Account{}
-			dst = rec.Account
-		case "accessKey":
-			rec.AccessKey = &AccessKey{}
-			dst = rec.AccessKey
-		case "entity":
-			rec.Entity = &Entity{}
-			dst = rec.Entity
-		case "key":
-			rec.Key = &Key{}
-			dst = rec.Key
-		case "secret":
-			rec.Secret = &Secret{}
-			dst = rec.Secret
-		case "version":
-			rec.Version = &Version{}
-			dst = rec.Version
-		case "auditRecord":
-			rec.AuditRecord = &AuditRecord{}
-			dst = rec.AuditRecord
-		case "auditDigest":
-			rec.AuditDigest = &AuditDigest{}
-			dst = rec.AuditDigest
-		default:
+		}
+		i := slices.IndexFunc(recordKinds, func(k recordKind) bool { return k.name == l.Kind })
+		if i < 0 {
 			return n, fmt.Errorf("snapshot: record kind %q is unknown to this coffer", l.Kind)
 		}
+		var rec Record
+		dst := recordKinds[i].set(&rec)
 		if err := json.Unmarshal(l.Record, dst); err != nil {
 			return n, fmt.Errorf("snapshot: record %d (%s): %w", n+1, l.Kind, err)
 		}

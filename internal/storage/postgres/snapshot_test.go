@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/storage"
+	"github.com/coffer-dev/coffer/internal/storage/storagetest"
 )
 
 // TestSnapshotRoundTrip exports a store with every kind of record and
@@ -42,28 +43,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	export := func(db *DB) ([]storage.Record, []byte) {
-		var buf bytes.Buffer
-		w, err := storage.NewSnapshotWriter(&buf, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var recs []storage.Record
-		if err := db.Export(t.Context(), func(r storage.Record) error {
-			if r.Version != nil {
-				r.Version.Seq = 0 // assigned anew on restore
-			}
-			recs = append(recs, r)
-			return w.Write(r)
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return recs, buf.Bytes()
-	}
-	want, file := export(src)
+	want, file := storagetest.ExportSnapshot(t, src, base)
 	if len(want) != 11 {
 		t.Fatalf("exported %d records, want 11", len(want))
 	}
@@ -74,24 +54,12 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if err != nil || n != 11 {
 		t.Fatalf("Restore: %d records, %v", n, err)
 	}
-	got, _ := export(dst)
+	got, _ := storagetest.ExportSnapshot(t, dst, base)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("restored records differ:\n got %+v\nwant %+v", got, want)
 	}
 	// The restored trail goes on from its head.
-	err = dst.Update(t.Context(), func(tx storage.Tx) error {
-		seq, hash, err := tx.AuditHead()
-		if err != nil {
-			return err
-		}
-		if seq != 2 || !bytes.Equal(hash, []byte{2}) {
-			t.Errorf("restored AuditHead: %d %x, want 2 02", seq, hash)
-		}
-		return tx.AppendAudit(&storage.AuditRecord{Seq: 3, Time: base, Account: "123456789012", EventName: "x", Doc: []byte("{}"), PrevHash: hash, Hash: []byte{3}})
-	})
-	if err != nil {
-		t.Errorf("append after restore: %v", err)
-	}
+	storagetest.CheckAuditContinues(t, dst, 2, []byte{2})
 	// A second restore into a store that is not empty is refused.
 	if _, err := storage.Restore(t.Context(), dst, bytes.NewReader(file), 3, nil); err == nil {
 		t.Error("Restore into a non-empty store: no error")
@@ -130,32 +98,4 @@ func TestLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustHold(a, "A", true) // released: free at once
-}
-
-// TestSnapshotFormatRefusals: files a reader must refuse rather than load
-// in part or misread. (Pure format checks; they live here because the
-// storage package's own tests belong to another owner.)
-func TestSnapshotFormatRefusals(t *testing.T) {
-	const header = `{"format":"coffer-snapshot","version":1,"created":"2025-06-01T00:00:00Z"}` + "\n"
-	for name, file := range map[string]string{
-		"not a snapshot": `{"hello":1}` + "\n",
-		"newer version":  `{"format":"coffer-snapshot","version":2,"created":"2025-06-01T00:00:00Z"}` + "\n" + `{"kind":"end","count":0}` + "\n",
-		"unknown kind":   header + `{"kind":"lookupIndex","record":{}}` + "\n" + `{"kind":"end","count":1}` + "\n",
-		"wrong count":    header + `{"kind":"account","record":{"ID":"1"}}` + "\n" + `{"kind":"end","count":2}` + "\n",
-		"no end":         header + `{"kind":"account","record":{"ID":"1"}}` + "\n",
-	} {
-		if _, err := storage.ReadSnapshot(bytes.NewReader([]byte(file)), func(storage.Record) error { return nil }); err == nil {
-			t.Errorf("%s: read without an error", name)
-		}
-	}
-	n, err := storage.ReadSnapshot(bytes.NewReader([]byte(header+`{"kind":"account","record":{"ID":"1"}}`+"\n"+`{"kind":"end","count":1}`+"\n")),
-		func(r storage.Record) error {
-			if r.Account == nil || r.Account.ID != "1" {
-				t.Errorf("record %+v", r)
-			}
-			return nil
-		})
-	if err != nil || n != 1 {
-		t.Errorf("a good file: %d records, %v", n, err)
-	}
 }

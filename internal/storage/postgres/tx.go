@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -542,20 +541,6 @@ func scanSecret(r pgx.Row) (*storage.Secret, error) {
 	return &s, nil
 }
 
-// indexDigest identifies what the filter index rows of s are made from.
-func indexDigest(s *storage.Secret) ([]byte, error) {
-	tags := s.Tags
-	if len(tags) == 0 {
-		tags = nil // no tags read back nil: the same digest
-	}
-	b, err := json.Marshal([]any{s.Name, s.Description, tags})
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(b)
-	return sum[:16], nil
-}
-
 func (t *tx) InsertSecret(s *storage.Secret) error {
 	if err := t.checkWrite(); err != nil {
 		return err
@@ -565,7 +550,7 @@ func (t *tx) InsertSecret(s *storage.Secret) error {
 	if err != nil {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
-	digest, err := indexDigest(s)
+	digest, err := storage.IndexDigest(s)
 	if err != nil {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
@@ -593,7 +578,7 @@ func (t *tx) UpdateSecret(s *storage.Secret) error {
 	if err != nil {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
-	digest, err := indexDigest(s)
+	digest, err := storage.IndexDigest(s)
 	if err != nil {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -33,20 +32,10 @@ import (
 // to trim it: keep tags in secret_words under marked terms (three fewer
 // index structures per insert), and set search_id in the INSERT itself.
 
-// indexDigest identifies what the index rows of s are made from.
-func indexDigest(s *storage.Secret) ([]byte, error) {
-	b, err := json.Marshal([]any{s.Name, s.Description, s.Tags})
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(b)
-	return sum[:16], nil
-}
-
 // indexInserted writes the index rows of s, a secret just inserted.
 func (t *tx) indexInserted(s *storage.Secret) error {
 	op := "index secret " + s.ARN
-	digest, err := indexDigest(s)
+	digest, err := storage.IndexDigest(s)
 	if err != nil {
 		return t.fatalf(op, err)
 	}
@@ -62,7 +51,7 @@ func (t *tx) indexInserted(s *storage.Secret) error {
 // wrote s.
 func (t *tx) indexUpdated(s *storage.Secret) error {
 	op := "index secret " + s.ARN
-	digest, err := indexDigest(s)
+	digest, err := storage.IndexDigest(s)
 	if err != nil {
 		return t.fatalf(op, err)
 	}
@@ -179,7 +168,7 @@ func indexExisting(c *sql.Conn, secs []*storage.Secret, ids []int64) error {
 	}()
 	for i, s := range secs {
 		op := "index secret " + s.ARN
-		digest, err := indexDigest(s)
+		digest, err := storage.IndexDigest(s)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/storage"
+	"github.com/coffer-dev/coffer/internal/storage/storagetest"
 )
 
 // TestSnapshotRoundTrip exports a store holding an audit trail with its
@@ -41,25 +42,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	export := func(db *DB) ([]storage.Record, []byte) {
-		var buf bytes.Buffer
-		w, err := storage.NewSnapshotWriter(&buf, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var recs []storage.Record
-		if err := db.Export(t.Context(), func(r storage.Record) error {
-			recs = append(recs, r)
-			return w.Write(r)
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return recs, buf.Bytes()
-	}
-	want, file := export(src)
+	want, file := storagetest.ExportSnapshot(t, src, base)
 	if len(want) != 5 || want[2].AuditRecord == nil || want[4].AuditDigest == nil {
 		t.Fatalf("exported %+v, want an account, a key, two audit records and a digest", want)
 	}
@@ -67,20 +50,8 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if err != nil || n != 5 {
 		t.Fatalf("Restore: %d records, %v", n, err)
 	}
-	if got, _ := export(dst); !reflect.DeepEqual(got, want) {
+	if got, _ := storagetest.ExportSnapshot(t, dst, base); !reflect.DeepEqual(got, want) {
 		t.Errorf("restored records differ:\n got %+v\nwant %+v", got, want)
 	}
-	err = dst.Update(t.Context(), func(tx storage.Tx) error {
-		seq, hash, err := tx.AuditHead()
-		if err != nil {
-			return err
-		}
-		if seq != 2 || !bytes.Equal(hash, []byte{2}) {
-			t.Errorf("restored AuditHead: %d %x, want 2 02", seq, hash)
-		}
-		return tx.AppendAudit(&storage.AuditRecord{Seq: 3, Time: base, Account: "123456789012", EventName: "x", Doc: []byte("{}"), PrevHash: hash, Hash: []byte{3}})
-	})
-	if err != nil {
-		t.Errorf("append after restore: %v", err)
-	}
+	storagetest.CheckAuditContinues(t, dst, 2, []byte{2})
 }
