@@ -27,7 +27,6 @@ package awsapi
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -55,15 +54,11 @@ func (h *Handler) beginAudit(r *http.Request, reqID, source, eventName string) (
 	if h.trail == nil {
 		return r, nil
 	}
-	ip := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(ip); err == nil {
-		ip = host
-	}
 	rec := &audit.Record{
 		EventSource:     source,
 		EventName:       eventName,
 		AWSRegion:       h.region,
-		SourceIPAddress: ip,
+		SourceIPAddress: remoteIP(r),
 		UserAgent:       r.UserAgent(),
 		RequestID:       reqID,
 		ReadOnly:        readOnlyEvent(eventName),
@@ -288,13 +283,11 @@ func (h *Handler) finishAudit(ctx context.Context, p *audit.Pending, errCode, er
 		return nil
 	}
 	rec := p.Record()
-	if arn := outputARN(out); arn != "" {
+	if res, ok := secretResource(outputARN(out)); ok {
 		// The secret's account owns the event (a cross-account call).
-		if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 && parts[4] != "" {
-			rec.RecipientAccountID = parts[4]
-			if len(rec.Resources) == 0 {
-				rec.Resources = []audit.Resource{{ARN: arn, AccountID: parts[4], Type: "AWS::SecretsManager::Secret"}}
-			}
+		rec.RecipientAccountID = res.AccountID
+		if len(rec.Resources) == 0 {
+			rec.Resources = []audit.Resource{res}
 		}
 	}
 	var resp map[string]any
@@ -302,6 +295,16 @@ func (h *Handler) finishAudit(ctx context.Context, p *audit.Pending, errCode, er
 		resp = responseElements(rec.EventName, out)
 	}
 	return p.Finish(ctx, h.trail, errCode, errMsg, resp)
+}
+
+// secretResource is the record's resource for a secret's ARN; false when
+// the ARN names no account.
+func secretResource(arn string) (audit.Resource, bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[4] == "" {
+		return audit.Resource{}, false
+	}
+	return audit.Resource{ARN: arn, AccountID: parts[4], Type: "AWS::SecretsManager::Secret"}, true
 }
 
 // sensitiveQuery are the Query protocol parameters that never go into a
@@ -357,9 +360,9 @@ func (h *Handler) auditBatchValues(ctx context.Context, res *secrets.BatchResult
 			EventCategory:      "Management",
 			RecipientAccountID: call.RecipientAccountID,
 		}
-		if parts := strings.SplitN(v.ARN, ":", 6); len(parts) == 6 && parts[4] != "" {
-			rec.RecipientAccountID = parts[4]
-			rec.Resources = []audit.Resource{{ARN: v.ARN, AccountID: parts[4], Type: "AWS::SecretsManager::Secret"}}
+		if res, ok := secretResource(v.ARN); ok {
+			rec.RecipientAccountID = res.AccountID
+			rec.Resources = []audit.Resource{res}
 		}
 		if err := h.trail.Record(ctx, rec); err != nil {
 			return err

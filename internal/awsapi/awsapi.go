@@ -197,12 +197,8 @@ func (h *Handler) authenticate(r *http.Request, body []byte, service string) (ia
 // the address of the connection's peer: coffer does not trust forwarding
 // headers.
 func requestContext(r *http.Request, region string) iam.RequestContext {
-	ip := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(ip); err == nil {
-		ip = host
-	}
 	return iam.RequestContext{
-		SourceIP:        ip,
+		SourceIP:        remoteIP(r),
 		SecureTransport: r.TLS != nil,
 		UserAgent:       r.UserAgent(),
 		Region:          region,
@@ -272,4 +268,12 @@ func observeRequest(w http.ResponseWriter, r *http.Request, start time.Time) {
 		code = c[0]
 	}
 	metrics.ObserveRequest("secretsmanager", op, code, time.Since(start))
+}
+
+// remoteIP is the address of the connection's peer, without its port.
+func remoteIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }

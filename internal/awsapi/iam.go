@@ -55,11 +55,12 @@ const (
 
 // iamQuery is IAM on the Query protocol.
 var iamQuery = &queryService{
-	name:      iamService,
-	version:   iamVersion,
-	namespace: iamNamespace,
-	internal:  "ServiceFailure",
-	ops:       iamOps,
+	name:        iamService,
+	version:     iamVersion,
+	namespace:   iamNamespace,
+	eventSource: iamEventSource,
+	internal:    "ServiceFailure",
+	ops:         iamOps,
 	statuses: map[string]int{
 		"AccessDenied":                  http.StatusForbidden,
 		"ConcurrentModification":        http.StatusConflict,
@@ -124,10 +125,10 @@ var iamOps = map[string]queryOp{
 	"CreateUser":   createUser,
 	"GetUser":      getUser,
 	"ListUsers":    listUsers,
-	"DeleteUser":   deleteUser,
-	"TagUser":      tagUser,
-	"UntagUser":    untagUser,
-	"ListUserTags": listUserTags,
+	"DeleteUser":   nameOp(userEntity.member, userEntity.rule, (*iam.Service).DeleteUser),
+	"TagUser":      tagOp(userEntity, (*iam.Service).TagUser),
+	"UntagUser":    untagOp(userEntity, (*iam.Service).UntagUser),
+	"ListUserTags": listTagsOp(userEntity, (*iam.Service).ListUserTags),
 	// Access keys.
 	"CreateAccessKey": createAccessKey,
 	"ListAccessKeys":  listAccessKeys,
@@ -135,15 +136,15 @@ var iamOps = map[string]queryOp{
 	"DeleteAccessKey": deleteAccessKey,
 	// Inline policies.
 	"PutUserPolicy":     putInlinePolicy(userEntity),
-	"GetUserPolicy":     getInlinePolicy(userEntity, "UserName"),
+	"GetUserPolicy":     getInlinePolicy(userEntity),
 	"DeleteUserPolicy":  deleteInlinePolicy(userEntity),
 	"ListUserPolicies":  listInlinePolicies(userEntity),
 	"PutGroupPolicy":    putInlinePolicy(groupEntity),
-	"GetGroupPolicy":    getInlinePolicy(groupEntity, "GroupName"),
+	"GetGroupPolicy":    getInlinePolicy(groupEntity),
 	"DeleteGroupPolicy": deleteInlinePolicy(groupEntity),
 	"ListGroupPolicies": listInlinePolicies(groupEntity),
 	"PutRolePolicy":     putInlinePolicy(roleEntity),
-	"GetRolePolicy":     getInlinePolicy(roleEntity, "RoleName"),
+	"GetRolePolicy":     getInlinePolicy(roleEntity),
 	"DeleteRolePolicy":  deleteInlinePolicy(roleEntity),
 	"ListRolePolicies":  listInlinePolicies(roleEntity),
 	// Groups.
@@ -151,18 +152,18 @@ var iamOps = map[string]queryOp{
 	"GetGroup":            getGroup,
 	"ListGroups":          listGroups,
 	"ListGroupsForUser":   listGroupsForUser,
-	"DeleteGroup":         deleteGroup,
+	"DeleteGroup":         nameOp(groupEntity.member, groupEntity.rule, (*iam.Service).DeleteGroup),
 	"AddUserToGroup":      addUserToGroup,
 	"RemoveUserFromGroup": removeUserFromGroup,
 	// Roles.
 	"CreateRole":                  createRole,
 	"GetRole":                     getRole,
 	"ListRoles":                   listRoles,
-	"DeleteRole":                  deleteRole,
+	"DeleteRole":                  nameOp(roleEntity.member, roleEntity.rule, (*iam.Service).DeleteRole),
 	"UpdateAssumeRolePolicy":      updateAssumeRolePolicy,
-	"TagRole":                     tagRole,
-	"UntagRole":                   untagRole,
-	"ListRoleTags":                listRoleTags,
+	"TagRole":                     tagOp(roleEntity, (*iam.Service).TagRole),
+	"UntagRole":                   untagOp(roleEntity, (*iam.Service).UntagRole),
+	"ListRoleTags":                listTagsOp(roleEntity, (*iam.Service).ListRoleTags),
 	"ListInstanceProfilesForRole": listInstanceProfilesForRole,
 	// Managed policies.
 	"CreatePolicy":              createPolicy,
@@ -172,7 +173,7 @@ var iamOps = map[string]queryOp{
 	"ListPolicyVersions":        listPolicyVersions,
 	"SetDefaultPolicyVersion":   setDefaultPolicyVersion,
 	"DeletePolicyVersion":       deletePolicyVersion,
-	"DeletePolicy":              deletePolicy,
+	"DeletePolicy":              nameOp("PolicyArn", arnRule, (*iam.Service).DeletePolicy),
 	"ListPolicies":              listPolicies,
 	"AttachUserPolicy":          attachPolicy(userEntity),
 	"AttachGroupPolicy":         attachPolicy(groupEntity),
@@ -196,8 +197,73 @@ func pageOf[T any](pg paging, items []T) ([]T, string, error) {
 	return items[from:to], next, nil
 }
 
+// listAnswer answers a list action with one page of all: the list element
+// name, each member's content written by item, then IsTruncated and Marker.
+func listAnswer[T any](pg paging, all []T, name string, item func(*xmlWriter, T)) (func(*xmlWriter), error) {
+	items, next, err := pageOf(pg, all)
+	if err != nil {
+		return nil, err
+	}
+	return func(w *xmlWriter) {
+		w.list(name, len(items), func(i int) { item(w, items[i]) })
+		w.truncation(next)
+	}, nil
+}
+
 // done is the answer of an action without a result element.
 func done(err error) (func(*xmlWriter), error) { return nil, err }
+
+// nameOp is an action that reads one required member (an entity's name or
+// a policy's ARN), calls fn with it and answers no result: DeleteUser,
+// DeleteGroup, DeleteRole, DeletePolicy.
+func nameOp(member string, r *rule, fn func(*iam.Service, context.Context, iam.Caller, string) error) queryOp {
+	return func(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
+		name := p.need(member, r)
+		if err := p.err(); err != nil {
+			return nil, err
+		}
+		return done(fn(h.iam, ctx, c, name))
+	}
+}
+
+// Tags of users and roles.
+
+func tagOp(e entity, fn func(*iam.Service, context.Context, iam.Caller, string, []iam.Tag) error) queryOp {
+	return func(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
+		name := p.need(e.member, e.rule)
+		tags := p.tags(true)
+		if err := p.err(); err != nil {
+			return nil, err
+		}
+		return done(fn(h.iam, ctx, c, name, tags))
+	}
+}
+
+func untagOp(e entity, fn func(*iam.Service, context.Context, iam.Caller, string, []string) error) queryOp {
+	return func(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
+		name := p.need(e.member, e.rule)
+		keys := p.strings("TagKeys", true, tagKeyRule)
+		if err := p.err(); err != nil {
+			return nil, err
+		}
+		return done(fn(h.iam, ctx, c, name, keys))
+	}
+}
+
+func listTagsOp(e entity, fn func(*iam.Service, context.Context, iam.Caller, string) ([]iam.Tag, error)) queryOp {
+	return func(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
+		name := p.need(e.member, e.rule)
+		pg := p.paging()
+		if err := p.err(); err != nil {
+			return nil, err
+		}
+		all, err := fn(h.iam, ctx, c, name)
+		if err != nil {
+			return nil, err
+		}
+		return listAnswer(pg, all, "Tags", writeTag)
+	}
+}
 
 // Users.
 
@@ -215,7 +281,7 @@ func createUser(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(
 	if err != nil {
 		return nil, err
 	}
-	return func(w *xmlWriter) { writeUser(w, "User", u, true) }, nil
+	return func(w *xmlWriter) { writeUser(w, u) }, nil
 }
 
 func getUser(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
@@ -227,7 +293,7 @@ func getUser(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xm
 	if err != nil {
 		return nil, err
 	}
-	return func(w *xmlWriter) { writeUser(w, "User", u, true) }, nil
+	return func(w *xmlWriter) { writeUser(w, u) }, nil
 }
 
 func listUsers(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
@@ -240,71 +306,14 @@ func listUsers(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*
 	if err != nil {
 		return nil, err
 	}
-	users, next, err := pageOf(pg, all)
-	if err != nil {
-		return nil, err
-	}
-	return func(w *xmlWriter) {
-		w.list("Users", len(users), func(i int) { writeUserFields(w, users[i], false) })
-		w.truncation(next)
-	}, nil
+	return listAnswer(pg, all, "Users", writeListedUser)
 }
 
-func deleteUser(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
-	name := p.need("UserName", existingUserRule)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return done(h.iam.DeleteUser(ctx, c, name))
-}
-
-func tagUser(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
-	name := p.need("UserName", existingUserRule)
-	tags := p.tags(true)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return done(h.iam.TagUser(ctx, c, name, tags))
-}
-
-func untagUser(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
-	name := p.need("UserName", existingUserRule)
-	keys := p.strings("TagKeys", true, tagKeyRule)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return done(h.iam.UntagUser(ctx, c, name, keys))
-}
-
-func listUserTags(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
-	name := p.need("UserName", existingUserRule)
-	pg := p.paging()
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	all, err := h.iam.ListUserTags(ctx, c, name)
-	if err != nil {
-		return nil, err
-	}
-	return tagPage(pg, all)
-}
-
-// tagPage answers ListUserTags and ListRoleTags.
-func tagPage(pg paging, all []iam.Tag) (func(*xmlWriter), error) {
-	tags, next, err := pageOf(pg, all)
-	if err != nil {
-		return nil, err
-	}
-	return func(w *xmlWriter) {
-		writeTags(w, tags, true)
-		w.truncation(next)
-	}, nil
-}
-
-func writeUser(w *xmlWriter, name string, u *iam.User, withTags bool) {
-	w.start(name)
-	writeUserFields(w, u, withTags)
-	w.end(name)
+// writeUser writes a User element, with its tags.
+func writeUser(w *xmlWriter, u *iam.User) {
+	w.start("User")
+	writeUserFields(w, u, true)
+	w.end("User")
 }
 
 func writeUserFields(w *xmlWriter, u *iam.User, withTags bool) {
@@ -313,21 +322,24 @@ func writeUserFields(w *xmlWriter, u *iam.User, withTags bool) {
 	w.elem("UserId", u.ID)
 	w.elem("Arn", u.ARN)
 	w.time("CreateDate", u.Created)
-	if withTags && len(u.Tags) > 0 {
-		writeTags(w, u.Tags, false)
+	if withTags {
+		writeTags(w, u.Tags)
 	}
 }
 
-// writeTags writes a Tags list; always says whether an empty list is
-// written as <Tags/> (a list operation's required member) or left out.
-func writeTags(w *xmlWriter, tags []iam.Tag, always bool) {
-	if len(tags) == 0 && !always {
-		return
+// writeListedUser is a user as list operations answer it: without tags.
+func writeListedUser(w *xmlWriter, u *iam.User) { writeUserFields(w, u, false) }
+
+// writeTags writes an entity's Tags list, left out when empty.
+func writeTags(w *xmlWriter, tags []iam.Tag) {
+	if len(tags) > 0 {
+		w.list("Tags", len(tags), func(i int) { writeTag(w, tags[i]) })
 	}
-	w.list("Tags", len(tags), func(i int) {
-		w.elem("Key", tags[i].Key)
-		w.elem("Value", tags[i].Value)
-	})
+}
+
+func writeTag(w *xmlWriter, t iam.Tag) {
+	w.elem("Key", t.Key)
+	w.elem("Value", t.Value)
 }
 
 // Access keys.
@@ -363,19 +375,12 @@ func listAccessKeys(ctx context.Context, h *Handler, c iam.Caller, p *params) (f
 	if err != nil {
 		return nil, err
 	}
-	keys, next, err := pageOf(pg, all)
-	if err != nil {
-		return nil, err
-	}
-	return func(w *xmlWriter) {
-		w.list("AccessKeyMetadata", len(keys), func(i int) {
-			w.elem("UserName", keys[i].UserName)
-			w.elem("AccessKeyId", keys[i].ID)
-			w.elem("Status", keys[i].Status)
-			w.time("CreateDate", keys[i].Created)
-		})
-		w.truncation(next)
-	}, nil
+	return listAnswer(pg, all, "AccessKeyMetadata", func(w *xmlWriter, k *iam.AccessKey) {
+		w.elem("UserName", k.UserName)
+		w.elem("AccessKeyId", k.ID)
+		w.elem("Status", k.Status)
+		w.time("CreateDate", k.Created)
+	})
 }
 
 func updateAccessKey(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
@@ -411,7 +416,7 @@ func putInlinePolicy(e entity) queryOp {
 	}
 }
 
-func getInlinePolicy(e entity, member string) queryOp {
+func getInlinePolicy(e entity) queryOp {
 	return func(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
 		name := p.need(e.member, e.rule)
 		policyName := p.need("PolicyName", policyNameRule)
@@ -423,7 +428,7 @@ func getInlinePolicy(e entity, member string) queryOp {
 			return nil, err
 		}
 		return func(w *xmlWriter) {
-			w.elem(member, name)
+			w.elem(e.member, name)
 			w.elem("PolicyName", policyName)
 			w.elem("PolicyDocument", urlEncodeDocument(doc))
 		}, nil
@@ -475,7 +480,7 @@ func createGroup(ctx context.Context, h *Handler, c iam.Caller, p *params) (func
 	if err != nil {
 		return nil, err
 	}
-	return func(w *xmlWriter) { writeGroup(w, "Group", g) }, nil
+	return func(w *xmlWriter) { writeGroup(w, g) }, nil
 }
 
 func getGroup(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
@@ -493,8 +498,8 @@ func getGroup(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*x
 		return nil, err
 	}
 	return func(w *xmlWriter) {
-		writeGroup(w, "Group", g)
-		w.list("Users", len(users), func(i int) { writeUserFields(w, users[i], false) })
+		writeGroup(w, g)
+		w.list("Users", len(users), func(i int) { writeListedUser(w, users[i]) })
 		w.truncation(next)
 	}, nil
 }
@@ -509,7 +514,7 @@ func listGroups(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(
 	if err != nil {
 		return nil, err
 	}
-	return groupPage(pg, all)
+	return listAnswer(pg, all, "Groups", writeGroupFields)
 }
 
 func listGroupsForUser(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
@@ -522,26 +527,7 @@ func listGroupsForUser(ctx context.Context, h *Handler, c iam.Caller, p *params)
 	if err != nil {
 		return nil, err
 	}
-	return groupPage(pg, all)
-}
-
-func groupPage(pg paging, all []*iam.Group) (func(*xmlWriter), error) {
-	groups, next, err := pageOf(pg, all)
-	if err != nil {
-		return nil, err
-	}
-	return func(w *xmlWriter) {
-		w.list("Groups", len(groups), func(i int) { writeGroupFields(w, groups[i]) })
-		w.truncation(next)
-	}, nil
-}
-
-func deleteGroup(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
-	name := p.need("GroupName", groupNameRule)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return done(h.iam.DeleteGroup(ctx, c, name))
+	return listAnswer(pg, all, "Groups", writeGroupFields)
 }
 
 func addUserToGroup(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
@@ -562,10 +548,10 @@ func removeUserFromGroup(ctx context.Context, h *Handler, c iam.Caller, p *param
 	return done(h.iam.RemoveUserFromGroup(ctx, c, group, user))
 }
 
-func writeGroup(w *xmlWriter, name string, g *iam.Group) {
-	w.start(name)
+func writeGroup(w *xmlWriter, g *iam.Group) {
+	w.start("Group")
 	writeGroupFields(w, g)
-	w.end(name)
+	w.end("Group")
 }
 
 func writeGroupFields(w *xmlWriter, g *iam.Group) {
@@ -622,22 +608,7 @@ func listRoles(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*
 	if err != nil {
 		return nil, err
 	}
-	roles, next, err := pageOf(pg, all)
-	if err != nil {
-		return nil, err
-	}
-	return func(w *xmlWriter) {
-		w.list("Roles", len(roles), func(i int) { writeRoleFields(w, roles[i], false, false) })
-		w.truncation(next)
-	}, nil
-}
-
-func deleteRole(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
-	name := p.need("RoleName", roleNameRule)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return done(h.iam.DeleteRole(ctx, c, name))
+	return listAnswer(pg, all, "Roles", func(w *xmlWriter, r *iam.Role) { writeRoleFields(w, r, false, false) })
 }
 
 func updateAssumeRolePolicy(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
@@ -647,37 +618,6 @@ func updateAssumeRolePolicy(ctx context.Context, h *Handler, c iam.Caller, p *pa
 		return nil, err
 	}
 	return done(h.iam.UpdateAssumeRolePolicy(ctx, c, name, doc))
-}
-
-func tagRole(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
-	name := p.need("RoleName", roleNameRule)
-	tags := p.tags(true)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return done(h.iam.TagRole(ctx, c, name, tags))
-}
-
-func untagRole(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
-	name := p.need("RoleName", roleNameRule)
-	keys := p.strings("TagKeys", true, tagKeyRule)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return done(h.iam.UntagRole(ctx, c, name, keys))
-}
-
-func listRoleTags(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
-	name := p.need("RoleName", roleNameRule)
-	pg := p.paging()
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	all, err := h.iam.ListRoleTags(ctx, c, name)
-	if err != nil {
-		return nil, err
-	}
-	return tagPage(pg, all)
 }
 
 // listInstanceProfilesForRole answers that an existing role has no
@@ -720,7 +660,7 @@ func writeRoleFields(w *xmlWriter, r *iam.Role, withTags, lastUsed bool) {
 		w.int("MaxSessionDuration", r.MaxSessionDuration)
 	}
 	if withTags {
-		writeTags(w, r.Tags, false)
+		writeTags(w, r.Tags)
 	}
 	if lastUsed {
 		w.empty("RoleLastUsed")
@@ -769,7 +709,7 @@ func getPolicyVersion(ctx context.Context, h *Handler, c iam.Caller, p *params) 
 	if err != nil {
 		return nil, err
 	}
-	return func(w *xmlWriter) { writePolicyVersion(w, "PolicyVersion", v, true) }, nil
+	return func(w *xmlWriter) { writePolicyVersion(w, v, true) }, nil
 }
 
 func createPolicyVersion(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
@@ -783,7 +723,7 @@ func createPolicyVersion(ctx context.Context, h *Handler, c iam.Caller, p *param
 	if err != nil {
 		return nil, err
 	}
-	return func(w *xmlWriter) { writePolicyVersion(w, "PolicyVersion", v, false) }, nil
+	return func(w *xmlWriter) { writePolicyVersion(w, v, false) }, nil
 }
 
 func listPolicyVersions(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
@@ -796,14 +736,7 @@ func listPolicyVersions(ctx context.Context, h *Handler, c iam.Caller, p *params
 	if err != nil {
 		return nil, err
 	}
-	versions, next, err := pageOf(pg, all)
-	if err != nil {
-		return nil, err
-	}
-	return func(w *xmlWriter) {
-		w.list("Versions", len(versions), func(i int) { writePolicyVersionFields(w, versions[i], false) })
-		w.truncation(next)
-	}, nil
+	return listAnswer(pg, all, "Versions", func(w *xmlWriter, v *iam.PolicyVersion) { writePolicyVersionFields(w, v, false) })
 }
 
 func setDefaultPolicyVersion(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
@@ -824,14 +757,6 @@ func deletePolicyVersion(ctx context.Context, h *Handler, c iam.Caller, p *param
 	return done(h.iam.DeletePolicyVersion(ctx, c, arn, id))
 }
 
-func deletePolicy(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
-	arn := p.need("PolicyArn", arnRule)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return done(h.iam.DeletePolicy(ctx, c, arn))
-}
-
 func listPolicies(ctx context.Context, h *Handler, c iam.Caller, p *params) (func(*xmlWriter), error) {
 	scope := p.str("Scope", scopeRule)
 	onlyAttached := p.boolean("OnlyAttached")
@@ -848,14 +773,7 @@ func listPolicies(ctx context.Context, h *Handler, c iam.Caller, p *params) (fun
 	if scope == "AWS" || usage == "PermissionsBoundary" {
 		all = nil // no AWS managed policies, no permissions boundaries
 	}
-	policies, next, err := pageOf(pg, all)
-	if err != nil {
-		return nil, err
-	}
-	return func(w *xmlWriter) {
-		w.list("Policies", len(policies), func(i int) { writePolicyFields(w, policies[i], false) })
-		w.truncation(next)
-	}, nil
+	return listAnswer(pg, all, "Policies", func(w *xmlWriter, mp *iam.ManagedPolicy) { writePolicyFields(w, mp, false) })
 }
 
 func attachPolicy(e entity) queryOp {
@@ -892,17 +810,10 @@ func listAttachedPolicies(e entity) queryOp {
 		if err != nil {
 			return nil, err
 		}
-		attached, next, err := pageOf(pg, all)
-		if err != nil {
-			return nil, err
-		}
-		return func(w *xmlWriter) {
-			w.list("AttachedPolicies", len(attached), func(i int) {
-				w.elem("PolicyName", attached[i].Name)
-				w.elem("PolicyArn", attached[i].ARN)
-			})
-			w.truncation(next)
-		}, nil
+		return listAnswer(pg, all, "AttachedPolicies", func(w *xmlWriter, a iam.AttachedPolicy) {
+			w.elem("PolicyName", a.Name)
+			w.elem("PolicyArn", a.ARN)
+		})
 	}
 }
 
@@ -910,7 +821,7 @@ func writePolicy(w *xmlWriter, mp *iam.ManagedPolicy, description bool) {
 	w.start("Policy")
 	writePolicyFields(w, mp, description)
 	if description {
-		writeTags(w, mp.Tags, false)
+		writeTags(w, mp.Tags)
 	}
 	w.end("Policy")
 }
@@ -931,10 +842,10 @@ func writePolicyFields(w *xmlWriter, mp *iam.ManagedPolicy, description bool) {
 	w.time("UpdateDate", mp.Updated)
 }
 
-func writePolicyVersion(w *xmlWriter, name string, v *iam.PolicyVersion, withDoc bool) {
-	w.start(name)
+func writePolicyVersion(w *xmlWriter, v *iam.PolicyVersion, withDoc bool) {
+	w.start("PolicyVersion")
 	writePolicyVersionFields(w, v, withDoc)
-	w.end(name)
+	w.end("PolicyVersion")
 }
 
 func writePolicyVersionFields(w *xmlWriter, v *iam.PolicyVersion, withDoc bool) {
@@ -969,25 +880,17 @@ func simulatePrincipalPolicy(ctx context.Context, h *Handler, c iam.Caller, p *p
 	if err != nil {
 		return nil, err
 	}
-	results, next, err := pageOf(pg, all)
-	if err != nil {
-		return nil, err
-	}
 	sourceType := entityTypeOf(in.PolicySourceARN)
-	return func(w *xmlWriter) {
-		w.list("EvaluationResults", len(results), func(i int) {
-			r := results[i]
-			w.elem("EvalActionName", r.Action)
-			w.elem("EvalResourceName", r.Resource)
-			w.elem("EvalDecision", r.Decision)
-			w.list("MatchedStatements", len(r.Matched), func(j int) {
-				w.elem("SourcePolicyId", r.Matched[j].Policy)
-				w.elem("SourcePolicyType", sourcePolicyType(r.Matched[j], sourceType))
-			})
-			w.empty("MissingContextValues")
+	return listAnswer(pg, all, "EvaluationResults", func(w *xmlWriter, r iam.SimulateResult) {
+		w.elem("EvalActionName", r.Action)
+		w.elem("EvalResourceName", r.Resource)
+		w.elem("EvalDecision", r.Decision)
+		w.list("MatchedStatements", len(r.Matched), func(j int) {
+			w.elem("SourcePolicyId", r.Matched[j].Policy)
+			w.elem("SourcePolicyType", sourcePolicyType(r.Matched[j], sourceType))
 		})
-		w.truncation(next)
-	}, nil
+		w.empty("MissingContextValues")
+	})
 }
 
 // contextEntries reads SimulatePrincipalPolicy's ContextEntries.

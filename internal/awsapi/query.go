@@ -64,8 +64,10 @@ type queryService struct {
 	name      string // SigV4 scope service: "iam", "sts"
 	version   string // the API version clients send
 	namespace string // the xmlns of every document
-	internal  string // code of an unexpected failure
-	ops       map[string]queryOp
+	// eventSource is the audit records' eventSource: "iam.amazonaws.com".
+	eventSource string
+	internal    string // code of an unexpected failure
+	ops         map[string]queryOp
 	// statuses maps the codes of *iam.Error the service answers with to
 	// their HTTP status; any other code is an internal failure.
 	statuses map[string]int
@@ -148,11 +150,7 @@ func (h *Handler) serveSTS(w http.ResponseWriter, r *http.Request) {
 	action := ""
 	errCode := "" // the <Code> of an error response, for metrics
 	defer func() { metrics.ObserveRequest(svc.name, svc.metricOp(action), errCode, time.Since(start)) }()
-	source := stsEventSource
-	if svc == iamQuery {
-		source = iamEventSource
-	}
-	r, pending := h.beginAudit(r, reqID, source, "")
+	r, pending := h.beginAudit(r, reqID, svc.eventSource, "")
 	defer func() {
 		// A bug must cost one request, not the process. Only the panic's
 		// type is logged: its value could hold request data.
@@ -229,22 +227,22 @@ func (h *Handler) queryCall(r *http.Request, svc *queryService, reqID string) (a
 	if len(body) > maxBody {
 		return "", nil, &queryError{"RequestEntityTooLarge", http.StatusRequestEntityTooLarge, "Request entity too large."}
 	}
-	if p := audit.PendingFrom(r.Context()); p != nil {
-		// The record names the action even when authentication refuses it.
-		if values, err := queryParams(r, body); err == nil {
-			rec := p.Record()
-			rec.EventName = values.Get("Action")
-			rec.ReadOnly = readOnlyEvent(rec.EventName)
-			rec.RequestParameters = queryParamsForAudit(values)
-		}
+	// Parsed once, before authentication: the record names the action even
+	// when authentication refuses it, and a refusal comes before a
+	// malformed query string.
+	values, perr := queryParams(r, body)
+	if p := audit.PendingFrom(r.Context()); p != nil && perr == nil {
+		rec := p.Record()
+		rec.EventName = values.Get("Action")
+		rec.ReadOnly = readOnlyEvent(rec.EventName)
+		rec.RequestParameters = queryParamsForAudit(values)
 	}
 	caller, err := h.authenticate(r, body, svc.name)
 	if err != nil {
 		return "", nil, err
 	}
-	values, err := queryParams(r, body)
-	if err != nil {
-		return "", nil, err
+	if perr != nil {
+		return "", nil, perr
 	}
 	action, version := values.Get("Action"), values.Get("Version")
 	if action == "" {

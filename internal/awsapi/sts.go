@@ -64,10 +64,11 @@ const (
 
 // stsQuery is STS on the Query protocol.
 var stsQuery = &queryService{
-	name:      stsService,
-	version:   stsVersion,
-	namespace: stsNamespace,
-	internal:  "InternalFailure",
+	name:        stsService,
+	version:     stsVersion,
+	namespace:   stsNamespace,
+	eventSource: stsEventSource,
+	internal:    "InternalFailure",
 	ops: map[string]queryOp{
 		"GetCallerIdentity": getCallerIdentity,
 		"AssumeRole":        assumeRole,
