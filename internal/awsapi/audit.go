@@ -38,6 +38,7 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/iam"
+	"github.com/coffer-dev/coffer/internal/metrics"
 	"github.com/coffer-dev/coffer/internal/secrets"
 )
 
@@ -294,7 +295,10 @@ func (h *Handler) finishAudit(ctx context.Context, p *audit.Pending, errCode, er
 	if errCode == "" {
 		resp = responseElements(rec.EventName, out)
 	}
-	return p.Finish(ctx, h.trail, errCode, errMsg, resp)
+	start := time.Now()
+	err := p.Finish(ctx, h.trail, errCode, errMsg, resp)
+	metrics.ObserveAudit(time.Since(start))
+	return err
 }
 
 // secretResource is the record's resource for a secret's ARN; false when

@@ -63,6 +63,7 @@ type Handler struct {
 	log      *slog.Logger
 	trail    *audit.Trail
 	region   string
+	now      func() time.Time
 }
 
 // New returns the API handler.
@@ -79,6 +80,7 @@ func New(cfg Config) *Handler {
 		secrets:  cfg.Secrets,
 		iam:      cfg.IAM,
 		verifier: sigv4.NewVerifier(now, 5*time.Minute),
+		now:      now,
 		log:      log,
 		trail:    cfg.Trail,
 		region:   cfg.Region,
@@ -187,7 +189,7 @@ func (h *Handler) authenticate(r *http.Request, body []byte, service string) (ia
 	if err != nil {
 		return iam.Caller{}, err
 	}
-	caller := iam.Caller{Identity: id, Request: requestContext(r, req.Region)}
+	caller := iam.Caller{Identity: id, Request: h.requestContext(r, req.Region)}
 	auditCaller(r.Context(), caller)
 	return caller, nil
 }
@@ -196,13 +198,13 @@ func (h *Handler) authenticate(r *http.Request, body []byte, service string) (ia
 // condition keys (aws:SourceIp, aws:SecureTransport, ...). aws:SourceIp is
 // the address of the connection's peer: coffer does not trust forwarding
 // headers.
-func requestContext(r *http.Request, region string) iam.RequestContext {
+func (h *Handler) requestContext(r *http.Request, region string) iam.RequestContext {
 	return iam.RequestContext{
 		SourceIP:        remoteIP(r),
 		SecureTransport: r.TLS != nil,
 		UserAgent:       r.UserAgent(),
 		Region:          region,
-		Now:             time.Now().UTC(),
+		Now:             h.now().UTC(),
 	}
 }
 
