@@ -18,12 +18,7 @@ import (
 // accounts, run on the store directly (not through the API).
 func accountCommand(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "account", Short: "Manage the deployment's accounts"}
-	cfg := server.Config{
-		Listen:    server.DefaultListen,
-		DataDir:   envOr("COFFER_DATA_DIR", server.DefaultDataDir()),
-		Partition: envOr("COFFER_PARTITION", "aws"),
-		Storage:   os.Getenv("COFFER_STORAGE"),
-	}
+	cfg := adminConfig()
 	var id string
 	create := &cobra.Command{
 		Use:   "create",
@@ -34,17 +29,12 @@ It works on the store directly: with the embedded store, stop the server
 first (the database is locked while it serves).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			err := server.CreateAccount(cmd.Context(), cfg, id, stdout)
-			if err != nil && strings.Contains(err.Error(), "lock") {
-				return hinted{err, "stop the server that uses this data directory first"}
-			}
-			return err
+			return lockHint(server.CreateAccount(cmd.Context(), cfg, id, stdout))
 		},
 	}
 	f := create.Flags()
 	f.StringVar(&id, "id", "", "account id (12 digits); generated when omitted")
-	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
-	f.StringVar(&cfg.Storage, "storage", cfg.Storage, "the server's store URL (default: SQLite in the data directory)")
+	adminStoreFlags(f, &cfg)
 	cmd.AddCommand(create)
 	return cmd
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,18 +18,7 @@ import (
 // the store directly (not through the API).
 func auditCommand(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify and search the audit trail"}
-	cfg := server.Config{
-		Listen:    server.DefaultListen,
-		DataDir:   envOr("COFFER_DATA_DIR", server.DefaultDataDir()),
-		Partition: envOr("COFFER_PARTITION", "aws"),
-		Storage:   os.Getenv("COFFER_STORAGE"),
-	}
-	lockHint := func(err error) error {
-		if err != nil && strings.Contains(err.Error(), "lock") {
-			return hinted{err, "stop the server that uses this data directory first"}
-		}
-		return err
-	}
+	cfg := adminConfig()
 
 	var publicKey string
 	verify := &cobra.Command{
@@ -97,8 +85,7 @@ against the record's resources and its requestParameters.secretId.`,
 	lf.IntVar(&f.Limit, "limit", 0, "print at most this many records (0: all)")
 
 	for _, c := range []*cobra.Command{verify, lookup} {
-		c.Flags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
-		c.Flags().StringVar(&cfg.Storage, "storage", cfg.Storage, "the server's store URL (default: SQLite in the data directory)")
+		adminStoreFlags(c.Flags(), &cfg)
 	}
 	cmd.AddCommand(verify, lookup)
 	return cmd

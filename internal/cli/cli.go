@@ -82,6 +82,11 @@ func serverCommand(stdout, stderr io.Writer) *cobra.Command {
 			cfg.AuditDigestInterval = d
 		}
 	}
+	if v := os.Getenv("COFFER_LEASE_TTL"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			cfg.LeaseTTL = d
+		}
+	}
 	// Auditing is on unless turned off for a benchmark (no trail).
 	auditOn := os.Getenv("COFFER_AUDIT") != "off" && os.Getenv("COFFER_AUDIT") != "false"
 	cmd := &cobra.Command{

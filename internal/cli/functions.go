@@ -26,24 +26,11 @@ each step of a rotation, as AWS Secrets Manager calls a rotation Lambda.
 These commands work on the store directly: with the embedded store, stop
 the server first (the database is locked while it serves).`,
 	}
-	cfg := server.Config{
-		Listen:    server.DefaultListen,
-		DataDir:   envOr("COFFER_DATA_DIR", server.DefaultDataDir()),
-		Partition: envOr("COFFER_PARTITION", "aws"),
-		Storage:   os.Getenv("COFFER_STORAGE"),
-	}
+	cfg := adminConfig()
 	account := os.Getenv("COFFER_ACCOUNT_ID")
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&account, "account", account, "account of the functions (default: the deployment's only account; env COFFER_ACCOUNT_ID)")
-	pf.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
-	pf.StringVar(&cfg.Storage, "storage", cfg.Storage, "the server's store URL (default: SQLite in the data directory)")
-
-	locked := func(err error) error {
-		if err != nil && strings.Contains(err.Error(), "lock") {
-			return hinted{err, "stop the server that uses this data directory first"}
-		}
-		return err
-	}
+	adminStoreFlags(pf, &cfg)
 
 	var (
 		name, execLine, url string
@@ -95,7 +82,7 @@ arn:aws:lambda:REGION:ACCOUNT:function:NAME.`,
 			if errors.Is(err, function.ErrExists) {
 				return hinted{err, "delete it first with 'coffer functions delete --name " + name + "'"}
 			}
-			return locked(err)
+			return lockHint(err)
 		},
 	}
 	f := create.Flags()
@@ -111,7 +98,7 @@ arn:aws:lambda:REGION:ACCOUNT:function:NAME.`,
 		Short: "List the account's rotation functions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return locked(server.ListFunctions(cmd.Context(), cfg, account, stdout))
+			return lockHint(server.ListFunctions(cmd.Context(), cfg, account, stdout))
 		},
 	}
 
@@ -121,7 +108,7 @@ arn:aws:lambda:REGION:ACCOUNT:function:NAME.`,
 		Short: "Remove a rotation function (rotations that call it fail afterwards)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return locked(server.DeleteFunction(cmd.Context(), cfg, account, delName, stdout))
+			return lockHint(server.DeleteFunction(cmd.Context(), cfg, account, delName, stdout))
 		},
 	}
 	del.Flags().StringVar(&delName, "name", "", "function name")

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"io"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,28 +12,16 @@ import (
 // operator's view of rotation, run on the store directly (with the
 // embedded store, stop the server first).
 func rotationCommands(stdout io.Writer) []*cobra.Command {
-	cfg := server.Config{
-		Listen:    server.DefaultListen,
-		DataDir:   envOr("COFFER_DATA_DIR", server.DefaultDataDir()),
-		Partition: envOr("COFFER_PARTITION", "aws"),
-		Storage:   os.Getenv("COFFER_STORAGE"),
-	}
+	cfg := adminConfig()
 	o := server.RotationOptions{
 		Region:   envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")),
 		Endpoint: "http://" + envOr("COFFER_LISTEN", server.DefaultListen),
-	}
-	hint := func(err error) error {
-		if err != nil && strings.Contains(err.Error(), "lock") {
-			return hinted{err, "stop the server that uses this data directory first"}
-		}
-		return err
 	}
 	flags := func(c *cobra.Command) {
 		f := c.Flags()
 		f.StringVar(&o.Account, "account", "", "account of the secret (default: the deployment's only account)")
 		f.StringVar(&o.Region, "region", o.Region, "region of the secret (env AWS_REGION)")
-		f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
-		f.StringVar(&cfg.Storage, "storage", cfg.Storage, "the server's store URL (default: SQLite in the data directory)")
+		adminStoreFlags(f, &cfg)
 	}
 	status := &cobra.Command{
 		Use:   "status [SECRET]",
@@ -50,7 +36,7 @@ first (the database is locked while it serves).`,
 			if len(args) == 1 {
 				o.Secret = args[0]
 			}
-			return hint(server.RotationStatus(cmd.Context(), cfg, o, stdout))
+			return lockHint(server.RotationStatus(cmd.Context(), cfg, o, stdout))
 		},
 	}
 	flags(status)
@@ -70,7 +56,7 @@ first (the database is locked while it serves).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Secret = args[0]
-			return hint(server.Rotate(cmd.Context(), cfg, o, stdout))
+			return lockHint(server.Rotate(cmd.Context(), cfg, o, stdout))
 		},
 	}
 	flags(rotate)

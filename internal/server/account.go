@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/iam"
-	"github.com/coffer-dev/coffer/internal/seal"
 )
 
 // CreateAccount adds an account to the deployment in cfg's store and prints
@@ -17,19 +15,7 @@ import (
 // With the embedded store the server must be stopped: the database is
 // locked by the process that serves it.
 func CreateAccount(ctx context.Context, cfg Config, id string, out io.Writer) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	if id != "" {
-		if err := iam.ValidateAccountID(id); err != nil {
-			return err
-		}
-	}
-	root, err := seal.OpenKeyFile(filepath.Join(cfg.DataDir, rootKeyFile))
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg)
+	root, store, err := openAdmin(ctx, cfg, id)
 	if err != nil {
 		return err
 	}

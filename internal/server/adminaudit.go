@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"path/filepath"
 
 	"github.com/google/uuid"
 
 	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/iam"
+	"github.com/coffer-dev/coffer/internal/seal"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -41,6 +43,29 @@ func adminRecord(name, account, region string, params map[string]any) *audit.Rec
 		EventCategory:      "Management",
 		RecipientAccountID: account,
 	}
+}
+
+// openAdmin opens the root key and the store of cfg for an administrative
+// command, after checking cfg and account (when given). The caller closes
+// the store. With the embedded store the server must be stopped.
+func openAdmin(ctx context.Context, cfg Config, account string) (*seal.KeyFile, storage.Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if account != "" {
+		if err := iam.ValidateAccountID(account); err != nil {
+			return nil, nil, err
+		}
+	}
+	root, err := seal.OpenKeyFile(filepath.Join(cfg.DataDir, rootKeyFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return root, store, nil
 }
 
 // adminTrail opens a trail (no sinks) over the store a command opened.

@@ -66,7 +66,7 @@ func newTrail(ctx context.Context, cfg Config, store storage.Store, root envelop
 		interval = time.Minute
 	}
 	digests := func(ctx context.Context) {
-		runJob(ctx, store, "audit-digest", log, func(ctx context.Context) {
+		runJob(ctx, store, cfg.leaseTTL(), "audit-digest", log, func(ctx context.Context) {
 			signer.Run(ctx, interval, func(err error) { log.Error("audit: digest failed", "err", err) })
 		})
 	}

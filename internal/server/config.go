@@ -46,6 +46,9 @@ type Config struct {
 	AuditStdout         bool
 	AuditSyslog         string
 	AuditDigestInterval time.Duration
+	// LeaseTTL is how long a background job's lease on a shared store
+	// lasts without renewal (jobs.go); below 300ms (0 included): 15s.
+	LeaseTTL time.Duration
 	// DisableAudit turns the audit trail off. For benchmarks only: no
 	// trail, nothing recorded (COFFER_AUDIT=off, --audit=false).
 	DisableAudit bool

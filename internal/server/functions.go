@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/coffer-dev/coffer/internal/iam"
 	"github.com/coffer-dev/coffer/internal/rotation/function"
-	"github.com/coffer-dev/coffer/internal/seal"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -21,24 +18,12 @@ import (
 // the embedded store the server must be stopped.
 
 // openFunctions opens the root key and the store of cfg and returns the
-// registry and the account to work in: account, or the deployment's only
-// account when account is "".
-func openFunctions(ctx context.Context, cfg Config, account string) (*function.Registry, storage.Store, string, func(), error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, nil, "", nil, err
-	}
-	if account != "" {
-		if err := iam.ValidateAccountID(account); err != nil {
-			return nil, nil, "", nil, err
-		}
-	}
-	root, err := seal.OpenKeyFile(filepath.Join(cfg.DataDir, rootKeyFile))
+// registry, the store (the caller closes it) and the account to work in:
+// account, or the deployment's only account when account is "".
+func openFunctions(ctx context.Context, cfg Config, account string) (*function.Registry, storage.Store, string, error) {
+	root, store, err := openAdmin(ctx, cfg, account)
 	if err != nil {
-		return nil, nil, "", nil, err
-	}
-	store, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, nil, "", nil, err
+		return nil, nil, "", err
 	}
 	err = store.View(ctx, func(tx storage.Tx) error {
 		if account != "" {
@@ -68,21 +53,21 @@ func openFunctions(ctx context.Context, cfg Config, account string) (*function.R
 	})
 	if err != nil {
 		store.Close()
-		return nil, nil, "", nil, err
+		return nil, nil, "", err
 	}
 	reg := function.New(store, nil, function.Config{Root: root, Partition: cfg.Partition})
-	return reg, store, account, func() { store.Close() }, nil
+	return reg, store, account, nil
 }
 
 // recordFunctions runs a functions command on the store of cfg and
 // records it (adminaudit.go).
 func recordFunctions(ctx context.Context, cfg Config, account string, name string, params map[string]any,
 	fn func(ctx context.Context, reg *function.Registry, account string) (map[string]any, error)) error {
-	reg, store, account, done, err := openFunctions(ctx, cfg, account)
+	reg, store, account, err := openFunctions(ctx, cfg, account)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer store.Close()
 	return recordAdmin(ctx, store, adminRecord(name, account, "", params), func(ctx context.Context) (map[string]any, error) {
 		return fn(ctx, reg, account)
 	})
@@ -118,11 +103,11 @@ func CreateFunction(ctx context.Context, cfg Config, account string, spec functi
 
 // ListFunctions prints the functions of account ("" is the only account).
 func ListFunctions(ctx context.Context, cfg Config, account string, out io.Writer) error {
-	reg, _, account, done, err := openFunctions(ctx, cfg, account)
+	reg, store, account, err := openFunctions(ctx, cfg, account)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer store.Close()
 	list, err := reg.List(ctx, account)
 	if err != nil {
 		return err

@@ -31,17 +31,16 @@ import (
 // in transactions), so the rare overlap of a holder that stalled past its
 // lease with its successor does no harm.
 
-// defaultLeaseTTL is how long a lease lasts without renewal. COFFER_LEASE_TTL
-// (a Go duration, e.g. "3s") overrides it, for tests and for operators who
-// want a faster takeover at the cost of more lease writes.
+// defaultLeaseTTL is how long a lease lasts without renewal.
+// Config.LeaseTTL (COFFER_LEASE_TTL) overrides it, for tests and for
+// operators who want a faster takeover at the cost of more lease writes.
 const defaultLeaseTTL = 15 * time.Second
 
-// leaseTTL returns the lease duration in effect.
-func leaseTTL() time.Duration {
-	if v := os.Getenv("COFFER_LEASE_TTL"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d >= 300*time.Millisecond {
-			return d
-		}
+// leaseTTL returns the lease duration in effect: c.LeaseTTL when it is at
+// least 300ms, else defaultLeaseTTL.
+func (c Config) leaseTTL() time.Duration {
+	if c.LeaseTTL >= 300*time.Millisecond {
+		return c.LeaseTTL
 	}
 	return defaultLeaseTTL
 }
@@ -55,15 +54,16 @@ func holderID() string {
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// runJob runs job until ctx ends: under the lease name when store is
-// shared, else directly. job must return soon after its context ends.
-func runJob(ctx context.Context, store storage.Store, name string, log *slog.Logger, job func(context.Context)) {
+// runJob runs job until ctx ends: under the lease name (held for ttl) when
+// store is shared, else directly. job must return soon after its context
+// ends.
+func runJob(ctx context.Context, store storage.Store, ttl time.Duration, name string, log *slog.Logger, job func(context.Context)) {
 	l, ok := store.(storage.Leaser)
 	if !ok {
 		job(ctx)
 		return
 	}
-	runUnderLease(ctx, l, name, holderID(), leaseTTL(), log, job)
+	runUnderLease(ctx, l, name, holderID(), ttl, log, job)
 }
 
 func runUnderLease(ctx context.Context, l storage.Leaser, name, holder string, ttl time.Duration, log *slog.Logger, job func(context.Context)) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -95,8 +94,8 @@ func rotationScopes(ctx context.Context, store storage.Store) ([]rotation.Scope,
 
 // runRotation runs the rotation scheduler until ctx ends, on one node of a
 // cluster at a time, then stops the engine's runs.
-func runRotation(ctx context.Context, store storage.Store, eng *rotation.Engine, log *slog.Logger) {
-	runJob(ctx, store, "rotation", log, func(ctx context.Context) { eng.Schedule(ctx, rotationTick) })
+func runRotation(ctx context.Context, store storage.Store, leaseTTL time.Duration, eng *rotation.Engine, log *slog.Logger) {
+	runJob(ctx, store, leaseTTL, "rotation", log, func(ctx context.Context) { eng.Schedule(ctx, rotationTick) })
 	eng.Close()
 }
 
@@ -115,14 +114,8 @@ type RotationOptions struct {
 // rotation engine, for the operator commands. With the embedded store the
 // server must be stopped.
 func openRotation(ctx context.Context, cfg Config, o *RotationOptions) (*secrets.Service, *rotation.Engine, *audit.Trail, func(), error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, nil, nil, nil, err
-	}
-	root, err := seal.OpenKeyFile(filepath.Join(cfg.DataDir, rootKeyFile))
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	store, err := openStore(ctx, cfg)
+	// The account is not checked here: an unknown one finds no secret.
+	root, store, err := openAdmin(ctx, cfg, "")
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}

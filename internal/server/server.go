@@ -144,7 +144,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) error
 	rotCtx, stopRotation := context.WithCancel(ctx)
 	rotated := make(chan struct{})
 	go func() {
-		runRotation(rotCtx, a.store, eng, log)
+		runRotation(rotCtx, a.store, cfg.leaseTTL(), eng, log)
 		close(rotated)
 	}()
 	defer func() { stopRotation(); <-rotated }()
@@ -154,7 +154,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) error
 	purgeCtx, stopPurge := context.WithCancel(ctx)
 	purged := make(chan struct{})
 	go func() {
-		runJob(purgeCtx, a.store, "purge", log, func(ctx context.Context) { a.secrets.RunPurge(ctx, purgeInterval) })
+		runJob(purgeCtx, a.store, cfg.leaseTTL(), "purge", log, func(ctx context.Context) { a.secrets.RunPurge(ctx, purgeInterval) })
 		close(purged)
 	}()
 	defer func() { stopPurge(); <-purged }()
