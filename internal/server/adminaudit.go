@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/google/uuid"
@@ -57,7 +60,13 @@ func openAdmin(ctx context.Context, cfg Config, account string) (*seal.KeyFile, 
 			return nil, nil, err
 		}
 	}
-	root, err := seal.OpenKeyFile(filepath.Join(cfg.DataDir, rootKeyFile))
+	// An administrative command must never make a root key of its own: what
+	// it sealed with one would open nowhere else.
+	keyPath := filepath.Join(cfg.DataDir, rootKeyFile)
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("no root key at %s: start the server on this data directory once, or copy the deployment's root.key there", keyPath)
+	}
+	root, err := seal.OpenKeyFile(keyPath)
 	if err != nil {
 		return nil, nil, err
 	}
