@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,10 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Journal is the path of the journal file (journal.go), in the
+	// embedded store's data directory; empty: no journal, Record waits for
+	// a store transaction (PostgreSQL).
+	Journal string
 }
 
 // Trail appends records to the hash chain in the store, fails closed, and
@@ -72,36 +77,61 @@ type Trail struct {
 	stop chan struct{}
 	done sync.WaitGroup
 
-	// records feeds the group commit of Record: one goroutine appends every
-	// record waiting in one store transaction, so concurrent reads share
-	// one commit (and one fsync) instead of one each.
+	// With a journal, records feeds the journal writer: one goroutine
+	// appends every record waiting, as many as are queued (up to
+	// maxGroup), in one write and one fdatasync (see journalLoop).
+	journal  *journal
 	records  chan *waiting
 	recordMu sync.RWMutex // held shared while enqueueing; Close takes it
-	batching sync.WaitGroup
+	writing  sync.WaitGroup
 	// inRecord counts the Record calls under way (from entry to return);
-	// sampled after each commit, it is how many callers the next group
-	// may wait for (see groupCommit).
+	// sampled after each write, it is how many callers the next group may
+	// wait for (see journalLoop).
 	inRecord atomic.Int64
+
+	// The mover links records into the trail in the store: journaled ones
+	// (their callers were answered at fdatasync), or, without a journal,
+	// the waiting Record calls themselves, answered at the store's commit.
+	// Everything queued while one transaction commits goes into the next.
+	mv        sync.Mutex
+	mvCond    *sync.Cond
+	pending   []*waiting
+	mvStop    bool
+	moveErr   error        // the last move failed (journal only): Record refuses
+	moved     atomic.Int64 // the last journal frame known to be in the store
+	moving    sync.WaitGroup
+	retryWait time.Duration
 }
 
-// waiting is a Record call waiting for its group commit.
+// waiting is a record on its way to the store.
 type waiting struct {
 	doc  []byte
 	rec  *Record
 	when time.Time
+	jseq int64 // journal frame (0 without a journal)
 	ar   *storage.AuditRecord
-	done chan error
+	done chan error // nil once answered from the journal
 }
 
-// maxGroup bounds the records appended in one transaction.
-const maxGroup = 512
-
-// A group waits for the callers of the previous group to come back at
-// most as long as the last commit took, within these bounds (see
-// groupCommit).
+// Bounds of the pipeline.
 const (
+	maxGroup   = 512   // records per journal write
+	maxMove    = 2048  // records per store transaction of the mover
+	maxBacklog = 65536 // journaled records not yet moved; the writer waits beyond
+	// A group waits for the callers of the previous group to come back at
+	// most as long as the last write took, within these bounds (see
+	// journalLoop).
 	minGather = 100 * time.Microsecond
 	maxGather = 2 * time.Millisecond
+	// The mover of journaled records starts a transaction at most every
+	// moveInterval.
+	moveInterval = 20 * time.Millisecond
+	// A failed move is retried after retryMin, doubling up to retryMax.
+	retryMin = 10 * time.Millisecond
+	retryMax = time.Second
+	// closeAttempts bounds the moves Close tries when the store fails; what
+	// is left stays in the journal for the next open.
+	closeAttempts = 3
 )
 
 type unconfirmed struct {
@@ -133,9 +163,24 @@ func New(store storage.Store, cfg Config) (*Trail, error) {
 		unconfirmed: map[string]unconfirmed{},
 		stop:        make(chan struct{}),
 	}
-	t.records = make(chan *waiting, maxGroup)
-	t.batching.Add(1)
-	go t.groupCommit()
+	t.mvCond = sync.NewCond(&t.mv)
+	if cfg.Journal != "" {
+		j, frames, err := openJournal(cfg.Journal)
+		if err != nil {
+			return nil, err
+		}
+		if err := j.replay(context.Background(), store, frames); err != nil {
+			j.close()
+			return nil, err
+		}
+		t.journal = j
+		t.moved.Store(j.next - 1)
+		t.records = make(chan *waiting, maxGroup)
+		t.writing.Add(1)
+		go t.journalLoop()
+	}
+	t.moving.Add(1)
+	go t.moveLoop()
 	if len(cfg.Sinks) > 0 {
 		t.queue = make(chan []byte, cfg.QueueSize)
 		t.done.Add(2)
@@ -145,8 +190,9 @@ func New(store storage.Store, cfg Config) (*Trail, error) {
 	return t, nil
 }
 
-// Close stops feeding the sinks, delivers what is queued and closes the
-// sinks. Records appended after Close still reach the store.
+// Close moves what is journaled into the store, stops feeding the sinks,
+// delivers what is queued and closes the sinks. Records appended after
+// Close still reach the store, each in a transaction of its own.
 func (t *Trail) Close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -158,9 +204,17 @@ func (t *Trail) Close() error {
 	t.recordMu.Lock()
 	close(t.stop) // no Record enqueues from here on
 	t.recordMu.Unlock()
-	t.batching.Wait()
+	t.writing.Wait()
+	t.mv.Lock()
+	t.mvStop = true
+	t.mvCond.Broadcast()
+	t.mv.Unlock()
+	t.moving.Wait()
 	t.done.Wait()
 	var errs []error
+	if t.journal != nil {
+		errs = append(errs, t.journal.close())
+	}
 	for _, s := range t.cfg.Sinks {
 		if err := s.Close(); err != nil {
 			errs = append(errs, err)
@@ -201,7 +255,7 @@ func (t *Trail) append(tx storage.Tx, rec *Record) (*storage.AuditRecord, error)
 	if err != nil {
 		return nil, fmt.Errorf("audit: reading the head of the trail: %w", err)
 	}
-	return link(tx, seq, head, rec, doc, when)
+	return link(tx, seq, head, rec.RecipientAccountID, rec.EventName, doc, when)
 }
 
 // prepare fills rec's defaults and encodes it, refusing a record that
@@ -223,12 +277,12 @@ func (t *Trail) prepare(rec *Record) (doc []byte, when time.Time, err error) {
 }
 
 // link appends the encoded record after the head (seq, head) in tx.
-func link(tx storage.Tx, seq int64, head []byte, rec *Record, doc []byte, when time.Time) (*storage.AuditRecord, error) {
+func link(tx storage.Tx, seq int64, head []byte, account, event string, doc []byte, when time.Time) (*storage.AuditRecord, error) {
 	ar := &storage.AuditRecord{
 		Seq:       seq + 1,
 		Time:      when,
-		Account:   rec.RecipientAccountID,
-		EventName: rec.EventName,
+		Account:   account,
+		EventName: event,
 		Doc:       doc,
 		PrevHash:  head,
 		Hash:      ChainHash(head, doc),
@@ -239,9 +293,10 @@ func link(tx storage.Tx, seq int64, head []byte, rec *Record, doc []byte, when t
 	return ar, nil
 }
 
-// Record adds rec in a durable transaction of its own and returns when it
-// is durable (reads, denials, failed calls, service events). An error means
-// the record may not be kept: the caller must fail the call (5xx).
+// Record adds rec to the trail and returns when it is durable (reads,
+// denials, failed calls, service events): in the journal when the trail
+// has one, else in a store transaction of its own. An error means the
+// record may not be kept: the caller must fail the call (5xx).
 func (t *Trail) Record(ctx context.Context, rec *Record) error {
 	t.inRecord.Add(1)
 	defer t.inRecord.Add(-1)
@@ -249,33 +304,73 @@ func (t *Trail) Record(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return err
 	}
-	w := &waiting{doc: doc, rec: rec, when: when, done: make(chan error, 1)}
-	t.recordMu.RLock()
-	select {
-	case <-t.stop:
-		t.recordMu.RUnlock()
-		// Closed: no group commit any more; append in a transaction of
-		// its own.
+	done := make(chan error, 1)
+	w := &waiting{doc: doc, rec: rec, when: when, done: done}
+	if t.journal == nil {
+		err = t.enqueueMove([]*waiting{w}, true)
+	} else {
+		err = t.enqueueJournal(w)
+	}
+	switch {
+	case errors.Is(err, errClosed):
+		// After Close: a transaction of its own.
 		err = t.store.Update(ctx, func(tx storage.Tx) error { return t.commitGroup(tx, []*waiting{w}) })
-	default:
-		t.records <- w
-		t.recordMu.RUnlock()
-		err = <-w.done
+	case err == nil:
+		err = <-done
 	}
 	if err != nil {
 		return fmt.Errorf("audit: recording %s: %w", rec.EventName, err)
 	}
-	t.publish(w.ar.Doc)
+	t.publish(doc)
 	return nil
 }
 
-// groupCommit appends the records of waiting Record calls, as many as are
-// queued (up to maxGroup), in one store transaction, and answers each when
-// it is durable. While one group commits, the next one gathers.
-func (t *Trail) groupCommit() {
-	defer t.batching.Done()
+// enqueueJournal hands w to the journal writer, or refuses it when the
+// mover cannot write the store or the trail is closed.
+func (t *Trail) enqueueJournal(w *waiting) error {
+	t.mv.Lock()
+	err := t.moveErr
+	t.mv.Unlock()
+	if err != nil {
+		return fmt.Errorf("the trail cannot be written to the store: %w", err)
+	}
+	t.recordMu.RLock()
+	defer t.recordMu.RUnlock()
+	select {
+	case <-t.stop:
+		return errClosed
+	default:
+		t.records <- w
+		return nil
+	}
+}
+
+// enqueueMove hands group to the mover. Without a journal (direct) the
+// group's callers wait for the mover's commit; a closed trail refuses
+// them. With a journal the group is durable already and the writer waits
+// while the backlog is full.
+func (t *Trail) enqueueMove(group []*waiting, direct bool) error {
+	t.mv.Lock()
+	defer t.mv.Unlock()
+	if direct && t.mvStop {
+		return errClosed
+	}
+	for !direct && len(t.pending) >= maxBacklog && !t.mvStop {
+		t.mvCond.Wait()
+	}
+	t.pending = append(t.pending, group...)
+	t.mvCond.Broadcast()
+	return nil
+}
+
+// journalLoop appends the records of waiting Record calls, as many as are
+// queued (up to maxGroup), to the journal in one write and one fdatasync,
+// answers each, and hands the group to the mover. While one group syncs,
+// the next one gathers.
+func (t *Trail) journalLoop() {
+	defer t.writing.Done()
 	group := make([]*waiting, 0, maxGroup)
-	target := 0 // the callers under way after the last commit
+	target := 0 // the callers under way after the last write
 	gather := minGather
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -284,11 +379,11 @@ func (t *Trail) groupCommit() {
 		select {
 		case first = <-t.records:
 		case <-t.stop:
-			// Close: commit what was enqueued before it, then stop.
+			// Close: write what was enqueued before it, then stop.
 			for {
 				select {
 				case w := <-t.records:
-					t.commit([]*waiting{w})
+					t.writeGroup([]*waiting{w})
 				default:
 					return
 				}
@@ -304,13 +399,13 @@ func (t *Trail) groupCommit() {
 				break gather
 			}
 		}
-		// The callers the last commit answered come back one by one
-		// (each serves its response and its next call first): taking
-		// only those already queued would split them into a small group
-		// and a large one, each paying a commit and an fsync. Wait a
-		// little for as many as were under way when the last commit
-		// ended, never longer than the last commit took
-		// (a commit's time is what a group gathers in anyway).
+		// The callers the last write answered come back one by one (each
+		// serves its response and its next call first): taking only those
+		// already queued would split them into a small group and a large
+		// one, each paying a write and an fdatasync. Wait a little for as
+		// many as were under way when the last write ended, never longer
+		// than the last write took (a write's time is what a group gathers
+		// in anyway).
 		if len(group) < target && len(group) < maxGroup {
 			timer.Reset(gather)
 		wait:
@@ -332,35 +427,128 @@ func (t *Trail) groupCommit() {
 			}
 		}
 		began := time.Now()
-		t.commit(group)
+		t.writeGroup(group)
 		gather = min(max(time.Since(began), minGather), maxGather)
 		target = int(t.inRecord.Load())
 	}
 }
 
-// commit appends group in one transaction and answers every member.
-func (t *Trail) commit(group []*waiting) {
-	err := t.store.Update(context.Background(), func(tx storage.Tx) error { return t.commitGroup(tx, group) })
+// writeGroup appends group to the journal, answers its callers and hands
+// it to the mover. The journal is emptied first when it is big and
+// everything in it has been moved.
+func (t *Trail) writeGroup(group []*waiting) {
+	err := t.journal.write(group, t.moved.Load())
 	for _, w := range group {
 		w.done <- err
 	}
+	if err == nil {
+		t.enqueueMove(slices.Clone(group), false)
+	}
 }
 
-// commitGroup links every record of group after the head, in order. A
-// backend that re-runs the closure gets a fresh head each time.
+// moveLoop links the pending records into the trail, everything pending
+// (up to maxMove) in one store transaction, until Close.
+func (t *Trail) moveLoop() {
+	defer t.moving.Done()
+	wait := retryMin
+	failures := 0
+	var last time.Time // when the last move began
+	for {
+		if t.journal != nil {
+			// The journaled records' callers are answered already: gather
+			// for moveInterval, so that the store commits (and syncs) a
+			// few times a second, not once per journal write.
+			t.sleep(moveInterval - time.Since(last))
+			last = time.Now()
+		}
+		t.mv.Lock()
+		for len(t.pending) == 0 && !t.mvStop {
+			t.mvCond.Wait()
+		}
+		if len(t.pending) == 0 || (t.mvStop && failures >= closeAttempts) {
+			t.mv.Unlock()
+			return
+		}
+		batch := slices.Clone(t.pending[:min(len(t.pending), maxMove)])
+		t.mv.Unlock()
+
+		err := t.store.Update(context.Background(), func(tx storage.Tx) error { return t.commitGroup(tx, batch) })
+		if t.journal == nil {
+			// Direct: the callers hear the outcome; nothing is retried.
+			for _, w := range batch {
+				w.done <- err
+			}
+			t.dequeue(len(batch), nil)
+			continue
+		}
+		if err != nil {
+			failures++
+			t.mv.Lock()
+			if t.moveErr == nil {
+				t.log.Error("audit: moving journaled records into the store failed; refusing requests until it works", "err", err, "records", len(t.pending))
+			}
+			t.moveErr = err
+			t.mv.Unlock()
+			t.sleep(wait)
+			wait = min(2*wait, retryMax)
+			continue
+		}
+		if failures > 0 {
+			t.log.Info("audit: journaled records reach the store again", "failed_attempts", failures)
+		}
+		failures, wait = 0, retryMin
+		t.moved.Store(batch[len(batch)-1].jseq)
+		t.dequeue(len(batch), nil)
+	}
+}
+
+// dequeue drops the first n pending records (moved or answered) and sets
+// the move error.
+func (t *Trail) dequeue(n int, err error) {
+	t.mv.Lock()
+	t.pending = slices.Delete(t.pending, 0, n)
+	if len(t.pending) == 0 && cap(t.pending) > 4*maxMove {
+		t.pending = nil
+	}
+	t.moveErr = err
+	t.mvCond.Broadcast()
+	t.mv.Unlock()
+}
+
+// sleep waits d, or less when Close began.
+func (t *Trail) sleep(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	select {
+	case <-time.After(d):
+	case <-t.stop:
+		time.Sleep(min(d, retryMin))
+	}
+}
+
+// commitGroup links every record of group after the head, in order, and
+// sets the journal mark to the last one's frame. A backend that re-runs the
+// closure gets a fresh head each time.
 func (t *Trail) commitGroup(tx storage.Tx, group []*waiting) error {
 	seq, head, err := tx.AuditHead()
 	if err != nil {
 		return fmt.Errorf("audit: reading the head of the trail: %w", err)
 	}
 	for _, w := range group {
-		if w.ar, err = link(tx, seq, head, w.rec, w.doc, w.when); err != nil {
+		if w.ar, err = link(tx, seq, head, w.rec.RecipientAccountID, w.rec.EventName, w.doc, w.when); err != nil {
 			return err
 		}
 		seq, head = w.ar.Seq, w.ar.Hash
 	}
+	if last := group[len(group)-1].jseq; last > 0 {
+		return tx.SetAuditJournalMark(last)
+	}
 	return nil
 }
+
+// errClosed refuses a Record to the pipeline of a closed trail.
+var errClosed = errors.New("audit: the trail is closed")
 
 // fill sets the defaults of rec's fixed fields.
 func (t *Trail) fill(rec *Record, now time.Time) {

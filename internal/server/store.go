@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/storage"
 	"github.com/coffer-dev/coffer/internal/storage/postgres"
 	"github.com/coffer-dev/coffer/internal/storage/sqlite"
@@ -80,8 +81,24 @@ func openStoreLog(ctx context.Context, cfg Config, log *slog.Logger) (storage.St
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
+		// Records a crash left in the audit journal join the trail before
+		// anyone reads it.
+		if err := audit.ReplayJournal(ctx, db, auditJournalPath(cfg)); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
 		return db, nil
 	}
+}
+
+// auditJournalPath is the audit trail's journal (package audit) of the
+// embedded store: beside its database file, as SQLite's own -wal file is.
+// PostgreSQL has none ("").
+func auditJournalPath(cfg Config) string {
+	if kind, _ := storageKind(cfg.Storage); kind == "postgres" {
+		return ""
+	}
+	return sqlitePath(cfg) + "-audit"
 }
 
 // backupBatch is how many records one restore transaction inserts.

@@ -144,6 +144,13 @@ type Tx interface {
 	InsertAuditDigest(d *AuditDigest) error
 	// AuditDigests returns every digest in Seq order.
 	AuditDigests() ([]*AuditDigest, error)
+	// AuditJournalMark returns the mark of the audit journal (package
+	// audit): the sequence number of the last journal frame whose record
+	// is in the trail, 0 when none ever was. SetAuditJournalMark sets it
+	// (in a write transaction, with the records it covers); the mark never
+	// goes back: a smaller value than the stored one is ErrConflict.
+	AuditJournalMark() (int64, error)
+	SetAuditJournalMark(mark int64) error
 
 	// Versions of a secret, addressed by (secret ARN, version id).
 	// InsertVersion assigns v.Seq; it returns ErrNotFound when the secret

@@ -10,6 +10,8 @@ import (
 
 // The audit trail and its digests (migration 0003). Appenders on every
 // node are serialized by the one-row table audit_head: see the package doc.
+// The mark of the audit journal is the one-row table audit_journal
+// (migration 0004).
 
 // auditCols is the column list of audit record reads, in scanAuditRecord's order.
 const auditCols = "seq, time_ms, account, event_name, doc, prev_hash, hash"
@@ -124,4 +126,40 @@ func (t *tx) AuditDigests() ([]*storage.AuditDigest, error) {
 		return err
 	})
 	return out, err
+}
+
+// AuditJournalMark reads the mark; in an Update it locks the row (FOR
+// UPDATE) until the transaction ends, as AuditHead does the head, so that
+// a writer of the mark on another node waits and then re-runs on the new
+// mark.
+func (t *tx) AuditJournalMark() (int64, error) {
+	if err := t.usable(); err != nil {
+		return 0, err
+	}
+	var mark int64
+	if err := t.row("audit journal mark", "SELECT mark FROM audit_journal WHERE id = 1"+t.forUpdate(), nil, &mark); err != nil {
+		return 0, err
+	}
+	return mark, nil
+}
+
+// SetAuditJournalMark updates the mark only when it does not go back:
+// otherwise nothing changes and no error of the database is raised, so the
+// transaction stays usable.
+func (t *tx) SetAuditJournalMark(mark int64) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("set audit journal mark %d", mark)
+	if mark < 0 {
+		return fmt.Errorf("postgres: %s: negative mark", op)
+	}
+	tag, err := t.exec(op, "UPDATE audit_journal SET mark = $1 WHERE id = 1 AND mark <= $1", mark)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: %s: below the stored mark: %w", op, storage.ErrConflict)
+	}
+	return nil
 }

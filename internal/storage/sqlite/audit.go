@@ -8,11 +8,12 @@ import (
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
-// The audit trail and its digests (migration 0005). Appenders need no lock
-// of their own: every write transaction runs on the single writer
-// connection, so a closure that reads the head and appends its successor
-// never races another. The trail is not in the read cache: every read goes
-// to SQL.
+// The audit trail and its digests (migration 0005), and the mark of the
+// audit journal (migration 0006). Appenders need no lock of their own:
+// every write transaction runs on the single writer connection, so a
+// closure that reads the head and appends its successor never races
+// another. Neither the trail nor the mark is in the read cache: every read
+// goes to SQL.
 
 // auditCols is the column list of audit record reads, in scanAuditRecord's order.
 const auditCols = "seq, time_ms, account, event_name, doc, prev_hash, hash"
@@ -154,4 +155,37 @@ func (t *tx) AuditDigests() ([]*storage.AuditDigest, error) {
 		return nil, t.fail(op, err, "")
 	}
 	return out, nil
+}
+
+func (t *tx) AuditJournalMark() (int64, error) {
+	if err := t.check(); err != nil {
+		return 0, err
+	}
+	var mark int64
+	if err := t.one("audit journal mark", "", func(r *sql.Rows) error { return r.Scan(&mark) }, stAuditJournalMark); err != nil {
+		return 0, err
+	}
+	return mark, nil
+}
+
+func (t *tx) SetAuditJournalMark(mark int64) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("set audit journal mark %d", mark)
+	if mark < 0 {
+		return fmt.Errorf("sqlite: %s: negative mark", op)
+	}
+	res, err := t.c.exec(stSetAuditJournalMark, mark)
+	if err != nil {
+		return t.fail(op, err, "")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return t.fail(op, err, "")
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: %s: below the stored mark: %w", op, storage.ErrConflict)
+	}
+	return nil
 }

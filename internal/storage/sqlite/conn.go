@@ -43,6 +43,8 @@ const (
 	stAuditRecords
 	stInsertAuditDigest
 	stAuditDigests
+	stAuditJournalMark
+	stSetAuditJournalMark
 
 	stInsertSecret
 	stUpdateSecret
@@ -130,6 +132,10 @@ var queries = [numStmts]string{
 	stInsertAuditDigest: `INSERT INTO audit_digests (seq, hash, time_ms, key_id, signature)
 		VALUES (?, ?, ?, ?, ?)`,
 	stAuditDigests: "SELECT " + auditDigestCols + " FROM audit_digests ORDER BY seq",
+	// The mark of the audit journal (migration 0006). The update happens
+	// only when the mark does not go back; no row updated is ErrConflict.
+	stAuditJournalMark:    "SELECT mark FROM audit_journal WHERE id = 1",
+	stSetAuditJournalMark: "UPDATE audit_journal SET mark = ?1 WHERE id = 1 AND mark <= ?1",
 
 	stInsertSecret: "INSERT INTO secrets (" + secretCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	stUpdateSecret: `UPDATE secrets SET account = ?2, region = ?3, name = ?4, description = ?5,

@@ -254,6 +254,7 @@ func TestMigrationBackfillsFilterIndex(t *testing.T) {
 	}
 	// Take the database back to schema version 1.
 	for _, stmt := range []string{
+		"DROP TABLE audit_journal", // 0006
 		"DROP TABLE audit_records", // 0005
 		"DROP TABLE audit_digests",
 		"DROP INDEX access_keys_principal", // 0004

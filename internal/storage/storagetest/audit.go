@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -12,7 +13,7 @@ import (
 )
 
 // The audit trail: append-only records chained by hash, serialized by the
-// head, and the signed digests of the chain.
+// head, the signed digests of the chain, and the mark of the audit journal.
 
 // auditTests are registered in Run.
 var auditTests = []suiteTest{
@@ -25,6 +26,7 @@ var auditTests = []suiteTest{
 	{"AuditRollBack", testAuditRollBack},
 	{"AuditWritesInView", testAuditWritesInView},
 	{"AuditConcurrentAppends", testAuditConcurrentAppends},
+	{"AuditJournalMark", testAuditJournalMark},
 }
 
 // newAuditRecord returns record seq chained after prev (nil for the first),
@@ -399,6 +401,94 @@ func testAuditConcurrentAppends(t *testing.T, s storage.Store) {
 		t.Errorf("concurrent append: %v", err)
 	}
 	CheckAuditChain(t, auditRecords(t, s, 0, 0), workers*each)
+}
+
+func auditJournalMark(t *testing.T, s storage.Store) int64 {
+	t.Helper()
+	var mark int64
+	view(t, s, func(tx storage.Tx) (err error) {
+		mark, err = tx.AuditJournalMark()
+		return err
+	})
+	return mark
+}
+
+// testAuditJournalMark checks that the mark starts at 0, never goes back,
+// is written only in an Update and rolls back with it.
+func testAuditJournalMark(t *testing.T, s storage.Store) {
+	if mark := auditJournalMark(t, s); mark != 0 {
+		t.Errorf("View AuditJournalMark of a new store: %d, want 0", mark)
+	}
+	update(t, s, func(tx storage.Tx) error {
+		mark, err := tx.AuditJournalMark()
+		if err != nil {
+			return err
+		}
+		if mark != 0 {
+			t.Errorf("Update AuditJournalMark of a new store: %d, want 0", mark)
+		}
+		return tx.SetAuditJournalMark(5)
+	})
+	if mark := auditJournalMark(t, s); mark != 5 {
+		t.Errorf("AuditJournalMark after setting 5: %d, want 5", mark)
+	}
+
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.SetAuditJournalMark(5); err != nil {
+			t.Errorf("SetAuditJournalMark of the stored mark: %v", err)
+		}
+		wantErr(t, "SetAuditJournalMark(3) after 5", tx.SetAuditJournalMark(3), storage.ErrConflict)
+		if err := tx.SetAuditJournalMark(-1); err == nil || errors.Is(err, storage.ErrConflict) {
+			t.Errorf("SetAuditJournalMark(-1): error %v, want an error other than ErrConflict", err)
+		}
+		// The transaction is still usable, and the mark did not change.
+		mark, err := tx.AuditJournalMark()
+		if err != nil {
+			return err
+		}
+		if mark != 5 {
+			t.Errorf("AuditJournalMark after refused sets: %d, want 5", mark)
+		}
+		return nil
+	})
+	if mark := auditJournalMark(t, s); mark != 5 {
+		t.Errorf("AuditJournalMark after refused sets: %d, want 5", mark)
+	}
+
+	view(t, s, func(tx storage.Tx) error {
+		if err := tx.SetAuditJournalMark(7); err == nil {
+			t.Error("SetAuditJournalMark in a View: no error")
+		}
+		return nil
+	})
+	if mark := auditJournalMark(t, s); mark != 5 {
+		t.Errorf("AuditJournalMark after a set in a View: %d, want 5", mark)
+	}
+
+	// The mark rolls back with the records it covers.
+	err := s.Update(t.Context(), func(tx storage.Tx) error {
+		if err := tx.AppendAudit(newAuditRecord(1, nil)); err != nil {
+			return err
+		}
+		if err := tx.SetAuditJournalMark(9); err != nil {
+			return err
+		}
+		mark, err := tx.AuditJournalMark()
+		if err != nil {
+			return err
+		}
+		if mark != 9 {
+			t.Errorf("AuditJournalMark in the Update that set 9: %d, want 9", mark)
+		}
+		return errBoom
+	})
+	wantErr(t, "Update whose closure failed", err, errBoom)
+	if mark := auditJournalMark(t, s); mark != 5 {
+		t.Errorf("AuditJournalMark after a rolled back set: %d, want 5", mark)
+	}
+	if seq, _ := auditHead(t, s); seq != 0 {
+		t.Errorf("AuditHead after a rolled back append: %d, want 0", seq)
+	}
 }
 
 // CheckAuditChain checks that rs is a whole trail of n records: Seq 1..n in

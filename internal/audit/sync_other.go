@@ -1,0 +1,8 @@
+//go:build !linux
+
+package audit
+
+import "os"
+
+// fdatasync makes f's data durable (f.Sync where there is no fdatasync).
+func fdatasync(f *os.File) error { return f.Sync() }
