@@ -93,11 +93,15 @@ func serverError(t *testing.T, op string, err error) {
 }
 
 // TestAuditDiskFull runs coffer on a small filesystem, fills it, and checks
-// that the audit trail fails closed: a call whose record cannot be written
-// is refused (a write changes nothing, a read returns no value), and that
-// coffer serves again, with the data it had, once space is free.
+// that the audit trail fails closed: a write whose change and record cannot
+// be committed is refused and changes nothing; reads go on only while
+// their records are durable in the audit journal (its files are made at
+// start, so a full disk does not stop them at once), and are refused as
+// soon as the journaled records cannot be moved into the store; every read
+// that returned a value is in the trail once space is free; and coffer
+// serves again, with the data it had.
 func TestAuditDiskFull(t *testing.T) {
-	mnt := mountSmallTmpfs(t, "8m")
+	mnt := mountSmallTmpfs(t, "24m")
 	dataDir := filepath.Join(mnt, "data")
 	if err := os.Mkdir(dataDir, 0o700); err != nil {
 		t.Fatal(err)
@@ -125,12 +129,31 @@ func TestAuditDiskFull(t *testing.T) {
 	serverError(t, "PutSecretValue", err)
 	t.Logf("PutSecretValue on the full disk: %v", err)
 
-	out, err := c.GetSecretValue(ctx(t), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
-	if out != nil && (out.SecretString != nil || out.SecretBinary != nil) {
-		t.Fatal("GetSecretValue on a full disk returned a value although its audit record could not be written")
+	// The refused put's own record is journaled; moving it into the full
+	// store fails, and from then on reads are refused. Until then a read
+	// may succeed: its record is durable in the journal.
+	var servedOnFullDisk []string // request ids of the reads that returned a value
+	refuseBy := time.Now().Add(5 * time.Second)
+	for {
+		out, err := c.GetSecretValue(ctx(t), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)},
+			func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
+		if err != nil {
+			if out != nil && (out.SecretString != nil || out.SecretBinary != nil) {
+				t.Fatal("GetSecretValue on a full disk returned a value with its error")
+			}
+			serverError(t, "GetSecretValue", err)
+			t.Logf("GetSecretValue on the full disk, after %d served from the journal: %v", len(servedOnFullDisk), err)
+			break
+		}
+		if aws.ToString(out.SecretString) != oldValue {
+			t.Fatal("GetSecretValue on a full disk returned a value other than the one created")
+		}
+		servedOnFullDisk = append(servedOnFullDisk, requestID(t, out.ResultMetadata, nil))
+		if time.Now().After(refuseBy) {
+			t.Fatalf("GetSecretValue still served values 5s after the disk filled (%d calls); want it refused once the trail cannot reach the store", len(servedOnFullDisk))
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
-	serverError(t, "GetSecretValue", err)
-	t.Logf("GetSecretValue on the full disk: %v", err)
 
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
@@ -188,12 +211,29 @@ func TestAuditDiskFull(t *testing.T) {
 	if len(ids.Versions) != 2 {
 		t.Errorf("the secret has %d versions, want 2 (created and later; the refused put must add none)", len(ids.Versions))
 	}
+	listed := false
 	for _, v := range ids.Versions {
-		if aws.ToString(v.VersionId) == aws.ToString(put.VersionId) {
-			return
+		listed = listed || aws.ToString(v.VersionId) == aws.ToString(put.VersionId)
+	}
+	if !listed {
+		t.Errorf("the later PutSecretValue's version %s is not listed", aws.ToString(put.VersionId))
+	}
+
+	// Every read served on the full disk is in the trail, successful.
+	s.Stop()
+	_, recs := auditLookup(t, s)
+	byID := map[string]auditRecord{}
+	for _, r := range recs {
+		byID[r.RequestID] = r
+	}
+	for _, id := range servedOnFullDisk {
+		r, ok := byID[id]
+		if !ok {
+			t.Errorf("the read %s served on the full disk has no record in the trail", id)
+		} else if r.EventName != "GetSecretValue" || r.ErrorCode != "" {
+			t.Errorf("the record of read %s is %s with error %q; want a successful GetSecretValue", id, r.EventName, r.ErrorCode)
 		}
 	}
-	t.Errorf("the later PutSecretValue's version %s is not listed", aws.ToString(put.VersionId))
 }
 
 // getValue reads the secret's current string value, failing the test

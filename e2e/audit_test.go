@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -11,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -522,4 +525,74 @@ func TestAuditOff(t *testing.T) {
 	if _, recs := auditLookup(t, s); len(recs) != 0 {
 		t.Errorf("%d records with auditing off, want 0", len(recs))
 	}
+}
+
+// TestAuditReadsSurviveACrash kills coffer (SIGKILL) while it serves reads
+// from many clients and checks that every read that returned a value is in
+// the trail, once, when the data directory is opened again: a read's
+// record is durable (in the audit journal) before the value leaves.
+func TestAuditReadsSurviveACrash(t *testing.T) {
+	s := startServer(t, "")
+	c := s.client(testRegion)
+	const name = "crash/reads"
+	if _, err := c.CreateSecret(ctx(t), &secretsmanager.CreateSecretInput{
+		Name: aws.String(name), SecretString: aws.String("crash-value-5d1e"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	served := map[string]bool{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				out, err := c.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)},
+					func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
+				if err != nil {
+					return // the server is gone
+				}
+				id, ok := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+				if !ok {
+					t.Error("a response without x-amzn-RequestId")
+					return
+				}
+				mu.Lock()
+				served[id] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	s.Kill()
+	close(stop)
+	wg.Wait()
+	if len(served) < 10 {
+		t.Fatalf("only %d reads were served before the crash; the test wants many", len(served))
+	}
+	_, recs := auditLookup(t, s) // opening the store moves the journal into the trail
+	seen := map[string]int{}
+	for _, r := range recs {
+		if r.EventName == "GetSecretValue" {
+			seen[r.RequestID]++
+		}
+	}
+	for id := range served {
+		switch seen[id] {
+		case 1:
+		case 0:
+			t.Errorf("the read %s returned a value before the crash but has no record", id)
+		default:
+			t.Errorf("the read %s has %d records, want 1", id, seen[id])
+		}
+	}
+	t.Logf("%d reads served before the crash, all in the trail once", len(served))
+	runCoffer(t, nil, "audit", "verify", "--data-dir", s.DataDir)
 }
