@@ -125,7 +125,7 @@ const (
 	maxGather = 2 * time.Millisecond
 	// The mover of journaled records starts a transaction at most every
 	// moveInterval.
-	moveInterval = 20 * time.Millisecond
+	moveInterval = 50 * time.Millisecond
 	// A failed move is retried after retryMin, doubling up to retryMax.
 	retryMin = 10 * time.Millisecond
 	retryMax = time.Second
@@ -457,8 +457,14 @@ func (t *Trail) moveLoop() {
 		if t.journal != nil {
 			// The journaled records' callers are answered already: gather
 			// for moveInterval, so that the store commits (and syncs) a
-			// few times a second, not once per journal write.
-			t.sleep(moveInterval - time.Since(last))
+			// few times a second, not once per journal write; a full
+			// batch goes at once.
+			t.mv.Lock()
+			full := len(t.pending) >= maxMove
+			t.mv.Unlock()
+			if !full {
+				t.sleep(moveInterval - time.Since(last))
+			}
 			last = time.Now()
 		}
 		t.mv.Lock()
