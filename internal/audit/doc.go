@@ -8,10 +8,14 @@
 // and never re-serializes it.
 //
 // Fail closed: Trail.Record and Pending.Finish return only once the record
-// is durable (the store's Update returned nil); a write appends its record
-// inside its own transaction (Trail.Append, Pending.Commit), so the change
-// and its record commit together or not at all. Any error means the caller
-// answers with a 5xx and, for a read, does not return the value.
+// is durable: fdatasynced in the journal (Config.Journal, the embedded
+// store; journal.go), from which a mover links it into the chain in the
+// store within moveInterval, or, without a journal (PostgreSQL), committed
+// by the store's Update. A write appends its record inside its own
+// transaction (Trail.Append, Pending.Commit), so the change and its record
+// commit together or not at all. Any error means the caller answers with a
+// 5xx and, for a read, does not return the value; while the mover cannot
+// write the store, Record refuses.
 //
 // Secret-free: callers pass request parameters and response elements
 // without sensitive members. As a safety net Append refuses a record whose
