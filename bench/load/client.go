@@ -209,37 +209,76 @@ func createSecrets(ctx context.Context, c *client, baseURL string, nGet, nPut in
 	return get, put, nil
 }
 
-// measure runs conc workers against srv for warmup (discarded), then for
-// dur, and summarizes the measured requests and the CPU time srv used for
-// them. Each worker starts no request after its deadline; requests in
-// flight then are completed and counted.
+// measure warms srv up and measures conc workers against it for dur.
 func (c *client) measure(ctx context.Context, srv *proc, conc int, warmup, dur time.Duration, next requestFunc) (result, error) {
-	baseURL := srv.url
-	if warmup > 0 {
-		w, _ := c.runWorkers(ctx, baseURL, conc, warmup, next)
-		if err := context.Cause(ctx); err != nil {
-			return result{}, err
-		}
-		if n, first := errorsOf(w); n > 0 {
-			return result{}, fmt.Errorf("%d requests failed during warm-up; first: %s", n, first)
-		}
-	}
-	cpu0, cpuOK := processCPU(srv.cmd.Process.Pid)
-	ws, elapsed := c.runWorkers(ctx, baseURL, conc, dur, next)
-	if err := context.Cause(ctx); err != nil {
+	if err := c.warm(ctx, srv, conc, warmup, next); err != nil {
 		return result{}, err
 	}
+	s, err := c.sample(ctx, srv, conc, dur, next)
+	if err != nil {
+		return result{}, err
+	}
+	return merge([]sample{s}), nil
+}
+
+// warm runs conc workers against srv for warmup, unmeasured; any failed
+// request is an error.
+func (c *client) warm(ctx context.Context, srv *proc, conc int, warmup time.Duration, next requestFunc) error {
+	if warmup <= 0 {
+		return nil
+	}
+	w, _ := c.runWorkers(ctx, srv.url, conc, warmup, next)
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	if n, first := errorsOf(w); n > 0 {
+		return fmt.Errorf("%d requests failed during warm-up; first: %s", n, first)
+	}
+	return nil
+}
+
+// sample is one measured stretch of load against one server.
+type sample struct {
+	lat        [][]time.Duration // per worker
+	elapsed    time.Duration
+	cpu        time.Duration // the server's CPU time over the stretch
+	cpuOK      bool
+	errors     int
+	firstError string
+}
+
+// requests is the number of successful requests of s.
+func (s sample) requests() int {
+	n := 0
+	for _, l := range s.lat {
+		n += len(l)
+	}
+	return n
+}
+
+// rate is s's successful requests per second.
+func (s sample) rate() float64 {
+	if s.elapsed <= 0 {
+		return 0
+	}
+	return float64(s.requests()) / s.elapsed.Seconds()
+}
+
+// sample measures conc workers against srv for dur.
+func (c *client) sample(ctx context.Context, srv *proc, conc int, dur time.Duration, next requestFunc) (sample, error) {
+	cpu0, cpuOK := processCPU(srv.cmd.Process.Pid)
+	ws, elapsed := c.runWorkers(ctx, srv.url, conc, dur, next)
+	if err := context.Cause(ctx); err != nil {
+		return sample{}, err
+	}
 	cpu1, cpuOK1 := processCPU(srv.cmd.Process.Pid)
-	lat := make([][]time.Duration, len(ws))
+	s := sample{elapsed: elapsed, cpu: cpu1 - cpu0, cpuOK: cpuOK && cpuOK1}
+	s.lat = make([][]time.Duration, len(ws))
 	for i := range ws {
-		lat[i] = ws[i].lat
+		s.lat[i] = ws[i].lat
 	}
-	r := summarize(lat, elapsed)
-	r.Errors, r.firstError = errorsOf(ws)
-	if cpuOK && cpuOK1 && r.Requests > 0 {
-		r.ServerCPU = us((cpu1 - cpu0) / time.Duration(r.Requests))
-	}
-	return r, nil
+	s.errors, s.firstError = errorsOf(ws)
+	return s, nil
 }
 
 // worker holds what one worker goroutine recorded.

@@ -59,6 +59,7 @@ type config struct {
 	workDir  string        // parent of the fresh data directory
 	identity string        // "user" or "root": who the load signs as
 	audit    auditMode     // which coffers run: with the audit trail, without, or both
+	rounds   int           // -audit both: rounds each measurement is split into, alternating the coffers
 }
 
 // auditMode says which coffers a run measures.
@@ -110,6 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.workDir, "workdir", "", "`dir`ectory in which to make each coffer's fresh data directory (empty: the system temp dir); PutSecretValue fsyncs there, so put it on the disk you mean to measure, not tmpfs")
 	fs.StringVar(&cfg.identity, "identity", "user", "who the load signs as: user (an IAM user whose policy is evaluated on every request) or root (the account's root, no policy to evaluate)")
 	audit := fs.String("audit", "both", "`mode`: both (two coffers, audit trail on and off, measured interleaved, with the ratio on/off), on (true) or off (false: COFFER_AUDIT=off, one coffer without a trail)")
+	fs.IntVar(&cfg.rounds, "rounds", 6, "with -audit both, split each measurement into this many rounds, the two coffers taking turns (on, off, off, on, ...), so that noise on the machine hits both alike")
 	fs.BoolVar(&cfg.json, "json", false, "print the results as JSON on stdout (progress stays on stderr)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./bench/load [flags]\n\n")
@@ -141,6 +143,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.writes < 1 || cfg.writes > 100000 {
 		problems = append(problems, "-write-secrets must be in 1..100000")
+	}
+	if cfg.rounds < 1 || cfg.rounds > 1000 {
+		problems = append(problems, "-rounds must be in 1..1000")
 	}
 	if cfg.timeout < 0 {
 		problems = append(problems, "-timeout must not be negative")
@@ -240,26 +245,69 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		return r, nil
 	}
-	// measureAll measures one op against every coffer in turn, back to
-	// back, so that noise on the machine hits them alike.
-	measureAll := func(op string, conc int) ([]result, error) {
+	// measureAll measures one op against every coffer: after a warm-up
+	// of each, in cfg.rounds rounds in which they take turns (the order
+	// reversed every other round, so that a drift of the machine favours
+	// neither), each for cfg.duration/cfg.rounds. It returns each coffer's
+	// merged result and, for two coffers, each round's throughput ratio of
+	// the first to the second.
+	measureAll := func(op string, conc int) ([]result, []float64, error) {
+		nexts := make([]requestFunc, len(coffers))
+		for i, cr := range coffers {
+			nexts[i] = cr.get
+			if op == opPut {
+				nexts[i] = cr.put
+			}
+			progress("%s (audit %s) at concurrency %d: %v warm-up", op, cr.auditLabel(), conc, cfg.warmup)
+			if err := cr.client.warm(ctx, cr.proc, conc, cfg.warmup, nexts[i]); err != nil {
+				return nil, nil, fmt.Errorf("%s (audit %s) at concurrency %d: %w", op, cr.auditLabel(), conc, err)
+			}
+		}
+		rounds := 1
+		if len(coffers) == 2 {
+			rounds = cfg.rounds
+		}
+		progress("%s at concurrency %d: %v measured per coffer in %d rounds", op, conc, cfg.duration, rounds)
+		samples := make([][]sample, len(coffers))
+		var ratios []float64
+		for round := range rounds {
+			order := make([]int, len(coffers))
+			for i := range order {
+				order[i] = i
+			}
+			if round%2 == 1 {
+				slices.Reverse(order)
+			}
+			got := make([]sample, len(coffers))
+			for _, i := range order {
+				s, err := coffers[i].client.sample(ctx, coffers[i].proc, conc, cfg.duration/time.Duration(rounds), nexts[i])
+				if err != nil {
+					return nil, nil, err
+				}
+				got[i] = s
+				samples[i] = append(samples[i], s)
+			}
+			if len(coffers) == 2 && got[1].rate() > 0 {
+				ratios = append(ratios, got[0].rate()/got[1].rate())
+			}
+		}
 		rs := make([]result, len(coffers))
 		for i, cr := range coffers {
-			next := cr.get
-			if op == opPut {
-				next = cr.put
-			}
-			r, err := measure(op, cr.auditLabel(), cr.client, cr.proc, conc, next)
-			if err != nil {
-				return nil, err
+			r := merge(samples[i])
+			r.Op, r.Audit, r.Concurrency = op, cr.auditLabel(), conc
+			rep.Results = append(rep.Results, r)
+			out.row(r)
+			if r.Errors > 0 {
+				return nil, nil, fmt.Errorf("%s (audit %s) at concurrency %d: %d of %d requests failed; first: %s",
+					op, cr.auditLabel(), conc, r.Errors, r.Requests+r.Errors, r.firstError)
 			}
 			rs[i] = r
 		}
-		return rs, nil
+		return rs, ratios, nil
 	}
 
 	for _, conc := range cfg.levels {
-		gets, err := measureAll(opGet, conc)
+		gets, getRounds, err := measureAll(opGet, conc)
 		if err != nil {
 			return err
 		}
@@ -269,7 +317,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		puts, err := measureAll(opPut, conc)
+		puts, putRounds, err := measureAll(opPut, conc)
 		if err != nil {
 			return err
 		}
@@ -277,7 +325,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		rep.Ratios = append(rep.Ratios, ratio)
 		out.ratio(ratio)
 		if len(coffers) == 2 {
-			for _, ar := range []auditRatio{newAuditRatio(opGet, conc, gets[0], gets[1]), newAuditRatio(opPut, conc, puts[0], puts[1])} {
+			for _, ar := range []auditRatio{newAuditRatio(opGet, conc, gets[0], gets[1], getRounds), newAuditRatio(opPut, conc, puts[0], puts[1], putRounds)} {
 				rep.AuditRatios = append(rep.AuditRatios, ar)
 				out.auditRatio(ar)
 			}

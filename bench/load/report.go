@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -90,10 +91,15 @@ type auditRatio struct {
 	P50Latency  float64 `json:"p50_latency"` // on p50 / off p50
 	P99Latency  float64 `json:"p99_latency"` // on p99 / off p99
 	ServerCPU   float64 `json:"server_cpu"`  // on CPU/request / off CPU/request; 0: unknown
+	// Rounds are the throughput ratios of each round (on and off measured
+	// back to back), and RoundsMedian their median: a stall of the machine
+	// spoils one round, not the figure.
+	Rounds       []float64 `json:"rounds"`
+	RoundsMedian float64   `json:"rounds_median"`
 }
 
-func newAuditRatio(op string, conc int, on, off result) auditRatio {
-	r := auditRatio{Op: op, Concurrency: conc}
+func newAuditRatio(op string, conc int, on, off result, rounds []float64) auditRatio {
+	r := auditRatio{Op: op, Concurrency: conc, Rounds: rounds, RoundsMedian: median(rounds)}
 	if off.ReqPerSec > 0 {
 		r.Throughput = on.ReqPerSec / off.ReqPerSec
 	}
@@ -165,8 +171,12 @@ func (p *printer) auditRatio(r auditRatio) {
 	if r.ServerCPU > 0 {
 		cpu = fmt.Sprintf("; server CPU per request %.2fx", r.ServerCPU)
 	}
-	fmt.Fprintf(p.w, "ratio %s audit on/off at %d: %.2f (req/s); p50 latency %.2fx; p99 latency %.2fx%s\n",
-		r.Op, r.Concurrency, r.Throughput, r.P50Latency, r.P99Latency, cpu)
+	rounds := ""
+	if len(r.Rounds) > 1 {
+		rounds = fmt.Sprintf("; median of %d rounds %.2f (%.2f to %.2f)", len(r.Rounds), r.RoundsMedian, slices.Min(r.Rounds), slices.Max(r.Rounds))
+	}
+	fmt.Fprintf(p.w, "ratio %s audit on/off at %d: %.2f (req/s)%s; p50 latency %.2fx; p99 latency %.2fx%s\n",
+		r.Op, r.Concurrency, r.Throughput, rounds, r.P50Latency, r.P99Latency, cpu)
 }
 
 func (p *printer) final(rep *report) error {

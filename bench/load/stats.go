@@ -78,3 +78,44 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	rank = max(1, min(rank, n))
 	return sorted[rank-1]
 }
+
+// merge sums samples of one op against one server: their requests over
+// their summed time, their latencies together, their CPU time.
+func merge(ss []sample) result {
+	var lat [][]time.Duration
+	var elapsed, cpu time.Duration
+	cpuOK := len(ss) > 0
+	var errs int
+	var first string
+	for _, s := range ss {
+		lat = append(lat, s.lat...)
+		elapsed += s.elapsed
+		cpu += s.cpu
+		cpuOK = cpuOK && s.cpuOK
+		if s.errors > 0 && errs == 0 {
+			first = s.firstError
+		}
+		errs += s.errors
+	}
+	r := summarize(lat, elapsed)
+	r.Errors, r.firstError = errs, first
+	if cpuOK && r.Requests > 0 {
+		r.ServerCPU = us(cpu / time.Duration(r.Requests))
+	}
+	return r
+}
+
+// median returns the median of xs (the mean of the middle two for an even
+// count), 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}

@@ -71,11 +71,43 @@ func TestParseAuditMode(t *testing.T) {
 func TestAuditRatio(t *testing.T) {
 	on := result{ReqPerSec: 500, P50: ms(3 * time.Millisecond), P99: ms(10 * time.Millisecond), ServerCPU: us(60 * time.Microsecond)}
 	off := result{ReqPerSec: 1000, P50: ms(time.Millisecond), P99: ms(4 * time.Millisecond), ServerCPU: us(40 * time.Microsecond)}
-	r := newAuditRatio(opPut, 16, on, off)
-	if r.Throughput != 0.5 || r.P50Latency != 3 || r.P99Latency != 2.5 || r.ServerCPU != 1.5 {
+	r := newAuditRatio(opPut, 16, on, off, []float64{0.9, 0.2, 0.5})
+	if r.Throughput != 0.5 || r.P50Latency != 3 || r.P99Latency != 2.5 || r.ServerCPU != 1.5 || r.RoundsMedian != 0.5 {
 		t.Errorf("newAuditRatio = %+v", r)
 	}
-	if z := newAuditRatio(opGet, 1, on, result{}); z.Throughput != 0 || z.P50Latency != 0 || z.ServerCPU != 0 {
+	if z := newAuditRatio(opGet, 1, on, result{}, nil); z.Throughput != 0 || z.P50Latency != 0 || z.ServerCPU != 0 {
 		t.Errorf("ratio against an empty result = %+v, want zeros (unknown)", z)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{3}, 3},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	} {
+		if got := median(tc.xs); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.xs, got, tc.want)
+		}
+	}
+}
+
+func TestMergeSamples(t *testing.T) {
+	ms1 := []time.Duration{time.Millisecond, 3 * time.Millisecond}
+	a := sample{lat: [][]time.Duration{ms1}, elapsed: time.Second, cpu: 2 * time.Millisecond, cpuOK: true}
+	b := sample{lat: [][]time.Duration{{2 * time.Millisecond}, {4 * time.Millisecond}}, elapsed: time.Second, cpu: 6 * time.Millisecond, cpuOK: true,
+		errors: 1, firstError: "boom"}
+	r := merge([]sample{a, b})
+	if r.Requests != 4 || r.ReqPerSec != 2 || r.P50 != ms(2*time.Millisecond) || r.Max != ms(4*time.Millisecond) ||
+		r.ServerCPU != us(2*time.Millisecond) || r.Errors != 1 || r.firstError != "boom" {
+		t.Errorf("merge = %+v", r)
+	}
+	b.cpuOK = false
+	if r := merge([]sample{a, b}); r.ServerCPU != 0 {
+		t.Errorf("merge with an unknown CPU time = %v, want 0 (unknown)", r.ServerCPU)
 	}
 }
