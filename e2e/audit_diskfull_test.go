@@ -246,3 +246,104 @@ func getValue(t *testing.T, c *secretsmanager.Client, name string) string {
 	}
 	return aws.ToString(out.SecretString)
 }
+
+// TestAuditPermissionsRemoved takes write permission away from coffer's
+// files while it runs (the immutable attribute, which refuses writes even
+// through descriptors already open) and checks that the trail fails
+// closed: a read whose record cannot be journaled returns no value, a
+// write is refused and changes nothing, and coffer serves again once the
+// files are writable.
+func TestAuditPermissionsRemoved(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: setting the immutable attribute (chattr +i) needs root")
+	}
+	chattr, err := exec.LookPath("chattr")
+	if err != nil {
+		t.Skip("skipping: chattr (e2fsprogs) is not installed")
+	}
+	dataDir := t.TempDir()
+	probe := filepath.Join(dataDir, "probe")
+	if err := os.WriteFile(probe, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(chattr, "+i", probe).CombinedOutput(); err != nil {
+		t.Skipf("skipping: the filesystem of %s has no immutable attribute (%v: %s)", dataDir, err, bytes.TrimSpace(out))
+	}
+	_ = exec.Command(chattr, "-i", probe).Run()
+	_ = os.Remove(probe)
+
+	s := startServer(t, dataDir)
+	c := s.client(testRegion)
+	const name = "readonly/app"
+	const oldValue, refusedValue = "old-value-3c9e", "refused-value-e41a"
+	if _, err := c.CreateSecret(ctx(t), &secretsmanager.CreateSecretInput{
+		Name: aws.String(name), SecretString: aws.String(oldValue),
+	}); err != nil {
+		t.Fatalf("CreateSecret: %v", err)
+	}
+	if got := getValue(t, c, name); got != oldValue {
+		t.Fatal("GetSecretValue before the files were locked returned another value")
+	}
+	// Let the mover put the records so far into the store, so that the
+	// locked store is the only thing in the way.
+	time.Sleep(200 * time.Millisecond)
+
+	var locked []string
+	for _, f := range []string{"coffer.db", "coffer.db-wal", "coffer.db-audit0", "coffer.db-audit1"} {
+		p := filepath.Join(dataDir, f)
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		if out, err := exec.Command(chattr, "+i", p).CombinedOutput(); err != nil {
+			t.Fatalf("chattr +i %s: %v: %s", f, err, out)
+		}
+		locked = append(locked, p)
+	}
+	unlock := func() {
+		for _, p := range locked {
+			if out, err := exec.Command(chattr, "-i", p).CombinedOutput(); err != nil {
+				t.Errorf("chattr -i %s: %v: %s", p, err, out)
+			}
+		}
+		locked = nil
+	}
+	t.Cleanup(unlock) // before TempDir's removal, which runs later
+
+	out, err := c.GetSecretValue(ctx(t), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)},
+		func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
+	if out != nil && (out.SecretString != nil || out.SecretBinary != nil) {
+		t.Fatal("GetSecretValue returned a value although its record could not be written")
+	}
+	serverError(t, "GetSecretValue", err)
+	_, err = c.PutSecretValue(ctx(t), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(name), SecretString: aws.String(refusedValue),
+	}, func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
+	serverError(t, "PutSecretValue", err)
+
+	unlock()
+	var got string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := c.GetSecretValue(ctx(t), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
+		if err == nil {
+			got = aws.ToString(out.SecretString)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GetSecretValue after the files were writable again still fails (10s): %v\nserver stderr:\n%s", err, s.Stderr())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got != oldValue {
+		t.Fatal("after the files were writable again, GetSecretValue returned another value than the one created (the refused put changed it)")
+	}
+	ids, err := c.ListSecretVersionIds(ctx(t), &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(name), IncludeDeprecated: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids.Versions) != 1 {
+		t.Errorf("the secret has %d versions, want 1: the refused put must add none", len(ids.Versions))
+	}
+	s.Stop()
+	runCoffer(t, nil, "audit", "verify", "--data-dir", s.DataDir)
+}
