@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,58 +17,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/coffer-dev/coffer/internal/storage/postgres/pgtest"
 )
 
-// pgAdminURL is the PostgreSQL the cluster tests use (a database in which
-// they may CREATE DATABASE).
-func pgAdminURL() string {
-	if u := os.Getenv("COFFER_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// pgDatabase creates an empty database for one test, dropped when it ends,
-// and returns its URL. It skips when PostgreSQL is unreachable (fails with
-// CI=true).
-func pgDatabase(t *testing.T) string {
-	t.Helper()
-	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(c, pgAdminURL())
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL unreachable (CI=true): %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable (set COFFER_TEST_POSTGRES to run this test): %v", err)
-	}
-	defer admin.Close(context.Background())
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "coffer_e2e_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(c, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		admin, err := pgx.Connect(c, pgAdminURL())
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer admin.Close(context.Background())
-		if _, err := admin.Exec(c, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(pgAdminURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+// pgDatabase is an empty database for one test (pgtest.Database), dropped
+// when it ends.
+func pgDatabase(t *testing.T) string { return pgtest.Database(t) }
 
 // copyFile copies the root key (or any small file) to dir, mode 0600.
 func copyFile(t *testing.T, from, dir string) {

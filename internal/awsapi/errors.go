@@ -22,24 +22,6 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
-// kindCodes is the one table from domain error kinds to AWS error codes.
-var kindCodes = map[secrets.Kind]string{
-	secrets.KindInternal:           "InternalServiceError",
-	secrets.KindResourceNotFound:   "ResourceNotFoundException",
-	secrets.KindResourceExists:     "ResourceExistsException",
-	secrets.KindInvalidParameter:   "InvalidParameterException",
-	secrets.KindInvalidRequest:     "InvalidRequestException",
-	secrets.KindLimitExceeded:      "LimitExceededException",
-	secrets.KindDecryptionFailure:  "DecryptionFailure",
-	secrets.KindEncryptionFailure:  "EncryptionFailure",
-	secrets.KindValidation:         "ValidationException",
-	secrets.KindInvalidNextToken:   "InvalidNextTokenException",
-	secrets.KindPreconditionNotMet: "PreconditionNotMetException",
-	secrets.KindAccessDenied:       "AccessDeniedException",
-	secrets.KindMalformedPolicy:    "MalformedPolicyDocumentException",
-	secrets.KindPublicPolicy:       "PublicPolicyException",
-}
-
 // Framework errors that do not come from the domain.
 func errUnknownOperation() *apiError {
 	return &apiError{Code: "UnknownOperationException", Status: http.StatusBadRequest, Framework: true}
@@ -74,8 +56,8 @@ func toAPIError(err error) (*apiError, bool) {
 	}
 	var de *secrets.Error
 	if errors.As(err, &de) {
-		code, ok := kindCodes[de.Kind]
-		if !ok || de.Kind == secrets.KindInternal {
+		code := de.Kind.Code()
+		if code == "" || de.Kind == secrets.KindInternal {
 			return errInternal(), de.Kind == secrets.KindInternal
 		}
 		return &apiError{Code: code, Status: http.StatusBadRequest, Message: de.Message,

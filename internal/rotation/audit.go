@@ -21,29 +21,11 @@ import (
 
 const smService = "secretsmanager.amazonaws.com"
 
-// kindCodes names the AWS error code of a domain error kind in records.
-var kindCodes = map[secrets.Kind]string{
-	secrets.KindInternal:           "InternalServiceError",
-	secrets.KindResourceNotFound:   "ResourceNotFoundException",
-	secrets.KindResourceExists:     "ResourceExistsException",
-	secrets.KindInvalidParameter:   "InvalidParameterException",
-	secrets.KindInvalidRequest:     "InvalidRequestException",
-	secrets.KindLimitExceeded:      "LimitExceededException",
-	secrets.KindDecryptionFailure:  "DecryptionFailure",
-	secrets.KindEncryptionFailure:  "EncryptionFailure",
-	secrets.KindValidation:         "ValidationException",
-	secrets.KindInvalidNextToken:   "InvalidNextTokenException",
-	secrets.KindPreconditionNotMet: "PreconditionNotMetException",
-	secrets.KindAccessDenied:       "AccessDeniedException",
-	secrets.KindMalformedPolicy:    "MalformedPolicyDocumentException",
-	secrets.KindPublicPolicy:       "PublicPolicyException",
-}
-
 // errorCode is the record's errorCode and errorMessage for err.
 func errorCode(err error) (code, msg string) {
 	var de *secrets.Error
 	if errors.As(err, &de) {
-		if c, ok := kindCodes[de.Kind]; ok && de.Kind != secrets.KindInternal {
+		if c := de.Kind.Code(); c != "" && de.Kind != secrets.KindInternal {
 			return c, de.Message
 		}
 	}

@@ -2,8 +2,9 @@ package secrets
 
 import "fmt"
 
-// Kind classifies a domain error. internal/awsapi maps each kind to one AWS
-// error code and HTTP status; nothing else in coffer knows those codes.
+// Kind classifies a domain error. Code names the AWS error code of each
+// kind; internal/awsapi sends it with the HTTP status, and audit records of
+// the rotation engine's own calls carry it.
 type Kind int
 
 // The kinds of domain error, named after the AWS error codes they become.
@@ -23,6 +24,41 @@ const (
 	KindMalformedPolicy                // MalformedPolicyDocumentException
 	KindPublicPolicy                   // PublicPolicyException
 )
+
+// Code is the AWS error code of k, "" for a value that is not a kind.
+func (k Kind) Code() string {
+	switch k {
+	case KindInternal:
+		return "InternalServiceError"
+	case KindResourceNotFound:
+		return "ResourceNotFoundException"
+	case KindResourceExists:
+		return "ResourceExistsException"
+	case KindInvalidParameter:
+		return "InvalidParameterException"
+	case KindInvalidRequest:
+		return "InvalidRequestException"
+	case KindLimitExceeded:
+		return "LimitExceededException"
+	case KindDecryptionFailure:
+		return "DecryptionFailure"
+	case KindEncryptionFailure:
+		return "EncryptionFailure"
+	case KindValidation:
+		return "ValidationException"
+	case KindInvalidNextToken:
+		return "InvalidNextTokenException"
+	case KindPreconditionNotMet:
+		return "PreconditionNotMetException"
+	case KindAccessDenied:
+		return "AccessDeniedException"
+	case KindMalformedPolicy:
+		return "MalformedPolicyDocumentException"
+	case KindPublicPolicy:
+		return "PublicPolicyException"
+	}
+	return ""
+}
 
 // Error is a domain error whose message is safe to show to the caller: it
 // never contains a secret value.

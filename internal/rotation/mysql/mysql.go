@@ -31,7 +31,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,24 +130,15 @@ func (r *Rotator) Invoke(ctx context.Context, ev rotation.Event) (string, error)
 }
 
 func (r *Rotator) invoke(ctx context.Context, ev rotation.Event, l *logger) error {
-	arn, token := ev.SecretID, ev.ClientRequestToken
 	done, err := rotation.StartStep(ctx, r.api, ev, l.printf)
 	if err != nil || done {
 		return err
 	}
-	switch ev.Step {
-	case rotation.StepCreate:
-		return r.createSecret(ctx, arn, token, l)
-	case rotation.StepSet:
-		if r.multi {
-			return r.setSecretMulti(ctx, arn, token, l)
-		}
-		return r.setSecretSingle(ctx, arn, token, l)
-	case rotation.StepTest:
-		return r.testSecret(ctx, arn, token, l)
-	default: // rotation.StepFinish: StartStep refuses any other step
-		return r.finishSecret(ctx, arn, token, l)
+	set := r.setSecretSingle
+	if r.multi {
+		set = r.setSecretMulti
 	}
+	return rotation.Steps[*logger]{Create: r.createSecret, Set: set, Test: r.testSecret, Finish: r.finishSecret}.Run(ctx, ev, l)
 }
 
 func (r *Rotator) createSecret(ctx context.Context, arn, token string, l *logger) error {
@@ -204,26 +194,27 @@ func (r *Rotator) testSecret(ctx context.Context, arn, token string, l *logger) 
 }
 
 func (r *Rotator) finishSecret(ctx context.Context, arn, token string, l *logger) error {
-	meta, err := r.api.DescribeSecret(ctx, arn)
+	return rotation.FinishStep(ctx, r.api, arn, token, l.printf)
+}
+
+// readForSet is how both set_secret templates start: it reads AWSCURRENT
+// and version token's AWSPENDING; done reports that the pending secret
+// logs in already, so setSecret has nothing left to do.
+func (r *Rotator) readForSet(ctx context.Context, arn, token string, l *logger) (current, pending *secretDict, done bool, err error) {
+	current, err = r.getSecret(ctx, arn, "", stageCurrent)
 	if err != nil {
-		return fmt.Errorf("describe secret %s: %w", arn, err)
+		return nil, nil, false, err
 	}
-	current := ""
-	for v, stages := range meta.VersionIDsToStages {
-		if slices.Contains(stages, stageCurrent) {
-			if v == token {
-				l.printf("finishSecret: Version %s already marked as AWSCURRENT for %s", v, arn)
-				return nil
-			}
-			current = v
-			break
-		}
+	pending, err = r.getSecret(ctx, arn, token, stagePending)
+	if err != nil {
+		return nil, nil, false, err
 	}
-	if err := r.api.UpdateSecretVersionStage(ctx, arn, stageCurrent, token, current); err != nil {
-		return fmt.Errorf("move AWSCURRENT to version %s: %w", token, err)
+	if c, err := r.connect(ctx, pending, l); err == nil {
+		c.close()
+		l.printf("setSecret: AWSPENDING secret is already set as password in database for secret arn %s.", arn)
+		return current, pending, true, nil
 	}
-	l.printf("finishSecret: Successfully set AWSCURRENT stage to version %s for secret %s.", token, arn)
-	return nil
+	return current, pending, false, nil
 }
 
 // setSecretSingle is the single-user template's set_secret: log in with
@@ -234,18 +225,9 @@ func (r *Rotator) setSecretSingle(ctx context.Context, arn, token string, l *log
 	if perr != nil {
 		previous = nil
 	}
-	current, err := r.getSecret(ctx, arn, "", stageCurrent)
-	if err != nil {
+	current, pending, done, err := r.readForSet(ctx, arn, token, l)
+	if err != nil || done {
 		return err
-	}
-	pending, err := r.getSecret(ctx, arn, token, stagePending)
-	if err != nil {
-		return err
-	}
-	if c, err := r.connect(ctx, pending, l); err == nil {
-		c.close()
-		l.printf("setSecret: AWSPENDING secret is already set as password in database for secret arn %s.", arn)
-		return nil
 	}
 	if current.str("username") != pending.str("username") {
 		return fmt.Errorf("attempting to modify user %q other than current user %q", pending.str("username"), current.str("username"))
@@ -298,18 +280,9 @@ func (r *Rotator) setSecretSingle(ctx context.Context, arn, token string, l *log
 // creates the alternate user if needed, copies the current user's grants
 // and TLS requirements to it and sets its password.
 func (r *Rotator) setSecretMulti(ctx context.Context, arn, token string, l *logger) error {
-	current, err := r.getSecret(ctx, arn, "", stageCurrent)
-	if err != nil {
+	current, pending, done, err := r.readForSet(ctx, arn, token, l)
+	if err != nil || done {
 		return err
-	}
-	pending, err := r.getSecret(ctx, arn, token, stagePending)
-	if err != nil {
-		return err
-	}
-	if c, err := r.connect(ctx, pending, l); err == nil {
-		c.close()
-		l.printf("setSecret: AWSPENDING secret is already set as password in database for secret arn %s.", arn)
-		return nil
 	}
 	alt, err := r.altUsername(current)
 	if err != nil {

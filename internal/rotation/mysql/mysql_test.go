@@ -21,6 +21,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/coffer-dev/coffer/internal/rotation"
+	"github.com/coffer-dev/coffer/internal/rotation/rotationtest"
 )
 
 const dbAddr = "127.0.0.1:3306"
@@ -109,7 +110,14 @@ func login(user, pw string) error {
 	return db.Ping()
 }
 
-func stageDict(t *testing.T, api *fakeAPI, arn, stage string) map[string]any {
+// create adds the secret name to api and returns its ARN.
+func create(api *rotationtest.SecretsAPI, name, value string) string {
+	arn := "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + name + "-AbCdEf"
+	api.Create(arn, value)
+	return arn
+}
+
+func stageDict(t *testing.T, api *rotationtest.SecretsAPI, arn, stage string) map[string]any {
 	t.Helper()
 	s, err := api.GetSecretValue(context.Background(), arn, "", stage)
 	if err != nil {
@@ -122,7 +130,7 @@ func stageDict(t *testing.T, api *fakeAPI, arn, stage string) map[string]any {
 	return m
 }
 
-func mustLogin(t *testing.T, api *fakeAPI, arn, stage string) map[string]any {
+func mustLogin(t *testing.T, api *rotationtest.SecretsAPI, arn, stage string) map[string]any {
 	t.Helper()
 	d := stageDict(t, api, arn, stage)
 	if err := login(d["username"].(string), d["password"].(string)); err != nil {
@@ -131,7 +139,7 @@ func mustLogin(t *testing.T, api *fakeAPI, arn, stage string) map[string]any {
 	return d
 }
 
-func mustNotLogin(t *testing.T, api *fakeAPI, arn, stage string) {
+func mustNotLogin(t *testing.T, api *rotationtest.SecretsAPI, arn, stage string) {
 	t.Helper()
 	d := stageDict(t, api, arn, stage)
 	if err := login(d["username"].(string), d["password"].(string)); err == nil {
@@ -150,12 +158,10 @@ func noSecrets(t *testing.T, what, text string, pws []string) {
 }
 
 // step invokes one step and checks its log and error hold no password.
-func step(t *testing.T, fn rotation.Function, api *fakeAPI, arn, token, name string, extra ...string) error {
+func step(t *testing.T, fn rotation.Function, api *rotationtest.SecretsAPI, arn, token, name string, extra ...string) error {
 	t.Helper()
 	log, err := fn.Invoke(context.Background(), rotation.Event{SecretID: arn, ClientRequestToken: token, Step: name})
-	api.mu.Lock()
-	pws := append(append([]string(nil), api.passwords...), extra...)
-	api.mu.Unlock()
+	pws := append(api.Passwords(), extra...)
 	noSecrets(t, name+" log", log, pws)
 	if err != nil {
 		noSecrets(t, name+" error", err.Error(), pws)
@@ -164,9 +170,9 @@ func step(t *testing.T, fn rotation.Function, api *fakeAPI, arn, token, name str
 }
 
 // rotate runs a whole rotation, every step twice (idempotency).
-func rotate(t *testing.T, fn rotation.Function, api *fakeAPI, arn string, extra ...string) string {
+func rotate(t *testing.T, fn rotation.Function, api *rotationtest.SecretsAPI, arn string, extra ...string) string {
 	t.Helper()
-	token := api.startRotation(arn)
+	token := api.StartRotation(arn)
 	for _, s := range []string{rotation.StepCreate, rotation.StepSet, rotation.StepTest, rotation.StepFinish} {
 		for i := 0; i < 2; i++ {
 			if err := step(t, fn, api, arn, token, s, extra...); err != nil {
@@ -174,16 +180,16 @@ func rotate(t *testing.T, fn rotation.Function, api *fakeAPI, arn string, extra 
 			}
 		}
 	}
-	api.finishRotation(arn)
+	api.EndRotation(arn)
 	return token
 }
 
 func TestSingleUserRotation(t *testing.T) {
 	db := rootDB(t)
-	api := newFakeAPI()
+	api := rotationtest.NewSecretsAPI()
 	user, pw0 := "ct"+randHex(4), "Init-"+randHex(8)
 	newUser(t, db, user, pw0, "SELECT ON `test`.*")
-	arn := api.create(user, secretJSON(user, pw0, 3306, map[string]any{"keep": "me"}))
+	arn := create(api, user, secretJSON(user, pw0, 3306, map[string]any{"keep": "me"}))
 	fn := SingleUser(api)
 
 	if err := fn.(rotation.Checker).Check(context.Background(), arn); err != nil {
@@ -195,10 +201,10 @@ func TestSingleUserRotation(t *testing.T) {
 	if cur["keep"] != "me" || cur["username"] != user || cur["port"] != float64(3306) {
 		t.Fatalf("new version lost fields: keep=%v username=%v port=%v", cur["keep"], cur["username"], cur["port"])
 	}
-	if st := api.stages(arn)[tok]; len(st) != 1 || st[0] != stageCurrent {
+	if st := api.Stages(arn)[tok]; len(st) != 1 || st[0] != stageCurrent {
 		t.Fatalf("new version stages %v", st)
 	}
-	if o := api.opts[0]; o.Length != 32 || o.ExcludeCharacters != `/@"'\` || !o.RequireEachIncludedType {
+	if o := api.Options()[0]; o.Length != 32 || o.ExcludeCharacters != `/@"'\` || !o.RequireEachIncludedType {
 		t.Fatalf("GetRandomPassword options %+v", o)
 	}
 	// A second rotation starts from the new current password.
@@ -212,10 +218,10 @@ func TestSingleUserRotation(t *testing.T) {
 // change); setSecret logs in with AWSPREVIOUS, as the template does.
 func TestSingleUserFallsBackToPrevious(t *testing.T) {
 	db := rootDB(t)
-	api := newFakeAPI()
+	api := rotationtest.NewSecretsAPI()
 	user, pw0 := "ct"+randHex(4), "Init-"+randHex(8)
 	newUser(t, db, user, pw0, "SELECT ON `test`.*")
-	arn := api.create(user, secretJSON(user, pw0, 3306, nil))
+	arn := create(api, user, secretJSON(user, pw0, 3306, nil))
 	bad := "Bad-" + randHex(8)
 	if err := api.PutSecretValue(context.Background(), arn, "manual", secretJSON(user, bad, 3306, nil), []string{stageCurrent}); err != nil {
 		t.Fatal(err)
@@ -247,12 +253,12 @@ func grantsOf(t *testing.T, db *sql.DB, user string) []string {
 	return out
 }
 
-func multiSetup(t *testing.T, db *sql.DB, api *fakeAPI, masterGrants ...string) (arn, user, pw0, masterPW string) {
+func multiSetup(t *testing.T, db *sql.DB, api *rotationtest.SecretsAPI, masterGrants ...string) (arn, user, pw0, masterPW string) {
 	t.Helper()
 	h := randHex(3)
 	master, masterPW := "cm"+h, "Master-"+randHex(8)
 	newUser(t, db, master, masterPW, masterGrants...)
-	masterARN := api.create(master, secretJSON(master, masterPW, 3306, nil))
+	masterARN := create(api, master, secretJSON(master, masterPW, 3306, nil))
 	// A name that needs escaping.
 	user, pw0 = "ct"+h+"'`\"x", "Init-"+randHex(8)
 	table := quoteIdent("ct" + h + "_t")
@@ -263,7 +269,7 @@ func multiSetup(t *testing.T, db *sql.DB, api *fakeAPI, masterGrants ...string) 
 		"UPDATE ON `test`.* TO %USER% WITH GRANT OPTION",
 		"UPDATE (c) ON `test`."+table,
 	)
-	arn = api.create(user, secretJSON(user, pw0, 3306, map[string]any{"masterarn": masterARN}))
+	arn = create(api, user, secretJSON(user, pw0, 3306, map[string]any{"masterarn": masterARN}))
 	return arn, user, pw0, masterPW
 }
 
@@ -277,7 +283,7 @@ var limitedMaster = []string{
 
 func TestMultiUserRotation(t *testing.T) {
 	db := rootDB(t)
-	api := newFakeAPI()
+	api := rotationtest.NewSecretsAPI()
 	arn, user, pw0, masterPW := multiSetup(t, db, api, limitedMaster...)
 	fn := MultiUser(api)
 	if err := fn.(rotation.Checker).Check(context.Background(), arn); err != nil {
@@ -383,7 +389,7 @@ func TestInterruptedSetSecret(t *testing.T) {
 	for _, multi := range []bool{false, true} {
 		name := map[bool]string{false: "single", true: "multi"}[multi]
 		t.Run(name, func(t *testing.T) {
-			api := newFakeAPI()
+			api := rotationtest.NewSecretsAPI()
 			p := newProxy(t)
 			h := randHex(3)
 			user, pw0 := "ct"+h, "Init-"+randHex(8)
@@ -394,17 +400,17 @@ func TestInterruptedSetSecret(t *testing.T) {
 			if multi {
 				master, mpw := "cm"+h, "Master-"+randHex(8)
 				newUser(t, db, master, mpw, limitedMaster...)
-				extra["masterarn"] = api.create(master, secretJSON(master, mpw, p.port(), nil))
+				extra["masterarn"] = create(api, master, secretJSON(master, mpw, p.port(), nil))
 				fn = MultiUser(api)
 				known = append(known, mpw)
 			} else {
 				fn = SingleUser(api)
 			}
-			arn := api.create(user, secretJSON(user, pw0, p.port(), extra))
+			arn := create(api, user, secretJSON(user, pw0, p.port(), extra))
 			if r, ok := fn.(*Rotator); ok {
 				r.ConnectTimeout = time.Second
 			}
-			token := api.startRotation(arn)
+			token := api.StartRotation(arn)
 			if err := step(t, fn, api, arn, token, rotation.StepCreate, known...); err != nil {
 				t.Fatal(err)
 			}
@@ -425,7 +431,7 @@ func TestInterruptedSetSecret(t *testing.T) {
 					mustLogin(t, api, arn, stageCurrent)
 				}
 			}
-			api.finishRotation(arn)
+			api.EndRotation(arn)
 			if d := mustLogin(t, api, arn, stageCurrent); !multi && d["password"] == pw0 {
 				t.Fatal("password not rotated")
 			}
@@ -438,10 +444,10 @@ func TestCheck(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("single wrong password", func(t *testing.T) {
-		api := newFakeAPI()
+		api := rotationtest.NewSecretsAPI()
 		user := "ct" + randHex(4)
 		newUser(t, db, user, "Right-"+randHex(4), "SELECT ON `test`.*")
-		arn := api.create(user, secretJSON(user, "Wrong-"+randHex(4), 3306, nil))
+		arn := create(api, user, secretJSON(user, "Wrong-"+randHex(4), 3306, nil))
 		if err := SingleUser(api).(rotation.Checker).Check(ctx, arn); err == nil {
 			t.Fatal("Check passed with a wrong current password")
 		}
@@ -450,18 +456,18 @@ func TestCheck(t *testing.T) {
 	t.Run("single password cannot be kept out of the logs", func(t *testing.T) {
 		// No SUPER (sql_log_off refused) and an account that is not
 		// mysql_native_password alone (so no hash can be sent).
-		api := newFakeAPI()
+		api := rotationtest.NewSecretsAPI()
 		user, pw := "ct"+randHex(4), "Init-"+randHex(8)
 		t.Cleanup(func() { db.Exec("DROP USER IF EXISTS " + account(user)) })
 		exec(t, db, "CREATE USER "+account(user)+" IDENTIFIED VIA mysql_native_password USING PASSWORD(?) OR unix_socket", pw)
 		exec(t, db, "GRANT SELECT ON `test`.* TO "+account(user))
-		arn := api.create(user, secretJSON(user, pw, 3306, nil))
+		arn := create(api, user, secretJSON(user, pw, 3306, nil))
 		fn := SingleUser(api)
 		if err := fn.(rotation.Checker).Check(ctx, arn); err == nil {
 			t.Fatal("Check passed")
 		}
 		// setSecret refuses as well, and nothing changed.
-		token := api.startRotation(arn)
+		token := api.StartRotation(arn)
 		if err := step(t, fn, api, arn, token, rotation.StepCreate, pw); err != nil {
 			t.Fatal(err)
 		}
@@ -483,9 +489,9 @@ func TestCheck(t *testing.T) {
 		{"multi master without GRANT OPTION", []string{"CREATE USER ON *.*", "SELECT ON `mysql`.*", "SELECT, INSERT, UPDATE ON `test`.*"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			api := newFakeAPI()
+			api := rotationtest.NewSecretsAPI()
 			arn, user, pw0, _ := multiSetup(t, db, api, tc.grants...)
-			before := api.stages(arn)
+			before := api.Stages(arn)
 			grants := grantsOf(t, db, user)
 			err := MultiUser(api).(rotation.Checker).Check(ctx, arn)
 			if (err == nil) != tc.ok {
@@ -501,7 +507,7 @@ func TestCheck(t *testing.T) {
 			if err := login(user, pw0); err != nil {
 				t.Fatalf("Check changed the password: %v", err)
 			}
-			after := api.stages(arn)
+			after := api.Stages(arn)
 			if len(before) != len(after) {
 				t.Fatal("Check changed the secret's versions")
 			}
@@ -529,17 +535,17 @@ func TestNoPasswordInGeneralLog(t *testing.T) {
 	exec(t, db, "SET GLOBAL log_output = 'TABLE'")
 	exec(t, db, "SET GLOBAL general_log = ON")
 
-	api := newFakeAPI()
+	api := rotationtest.NewSecretsAPI()
 	var known []string
 
 	h := randHex(3)
 	plain, plainPW := "cp"+h, "Init-"+randHex(8)
 	newUser(t, db, plain, plainPW, "SELECT ON `test`.*")
-	rotate(t, SingleUser(api), api, api.create(plain, secretJSON(plain, plainPW, 3306, nil)), plainPW)
+	rotate(t, SingleUser(api), api, create(api, plain, secretJSON(plain, plainPW, 3306, nil)), plainPW)
 
 	super, superPW := "cs"+h, "Init-"+randHex(8)
 	newUser(t, db, super, superPW, "SUPER ON *.*", "SELECT ON `test`.*")
-	rotate(t, SingleUser(api), api, api.create(super, secretJSON(super, superPW, 3306, nil)), superPW)
+	rotate(t, SingleUser(api), api, create(api, super, secretJSON(super, superPW, 3306, nil)), superPW)
 
 	arn, _, pw0, mpw := multiSetup(t, db, api, limitedMaster...)
 	known = append(known, pw0, mpw)
@@ -569,7 +575,7 @@ func TestNoPasswordInGeneralLog(t *testing.T) {
 		s := string(arg)
 		sawMarker = sawMarker || strings.Contains(s, marker)
 		sawHash = sawHash || strings.Contains(s, "SET PASSWORD = '*")
-		for i, pw := range api.passwords {
+		for i, pw := range api.Passwords() {
 			if strings.Contains(s, pw) {
 				t.Fatalf("general log holds generated password #%d (in a %d-byte entry)", i, len(s))
 			}
@@ -584,15 +590,15 @@ func TestNoPasswordInGeneralLog(t *testing.T) {
 	if !sawHash {
 		t.Fatal("the hash path (single user without SUPER) did not run")
 	}
-	if len(api.passwords) != 5 {
-		t.Fatalf("%d passwords generated, want 5", len(api.passwords))
+	if len(api.Passwords()) != 5 {
+		t.Fatalf("%d passwords generated, want 5", len(api.Passwords()))
 	}
 }
 
 func TestHandlerChecks(t *testing.T) {
 	ctx := context.Background()
-	api := newFakeAPI()
-	arn := api.create("x", secretJSON("u", "p", 3306, nil))
+	api := rotationtest.NewSecretsAPI()
+	arn := create(api, "x", secretJSON("u", "p", 3306, nil))
 	fn := SingleUser(api)
 	// Token unknown.
 	if _, err := fn.Invoke(ctx, rotation.Event{SecretID: arn, ClientRequestToken: "nope", Step: rotation.StepCreate}); err == nil {
@@ -600,7 +606,7 @@ func TestHandlerChecks(t *testing.T) {
 	}
 	// Token is AWSCURRENT: nothing to do.
 	var cur string
-	for id := range api.stages(arn) {
+	for id := range api.Stages(arn) {
 		cur = id
 	}
 	if _, err := fn.Invoke(ctx, rotation.Event{SecretID: arn, ClientRequestToken: cur, Step: rotation.StepSet}); err != nil {
@@ -613,7 +619,7 @@ func TestHandlerChecks(t *testing.T) {
 	if _, err := fn.Invoke(ctx, rotation.Event{SecretID: arn, ClientRequestToken: "other", Step: rotation.StepCreate}); err == nil {
 		t.Fatal("token without AWSPENDING accepted")
 	}
-	token := api.startRotation(arn)
+	token := api.StartRotation(arn)
 	if _, err := fn.Invoke(ctx, rotation.Event{SecretID: arn, ClientRequestToken: token, Step: "bogus"}); err == nil {
 		t.Fatal("invalid step accepted")
 	}
@@ -624,24 +630,24 @@ func TestHandlerChecks(t *testing.T) {
 	if _, err := fn.Invoke(ctx, rotation.Event{SecretID: arn, ClientRequestToken: token, Step: rotation.StepCreate}); err != nil {
 		t.Fatal(err)
 	}
-	if len(api.passwords) != 1 {
-		t.Fatalf("%d passwords generated, want 1", len(api.passwords))
+	if len(api.Passwords()) != 1 {
+		t.Fatalf("%d passwords generated, want 1", len(api.Passwords()))
 	}
 	// finishSecret without setSecret still moves the label (template).
 	if _, err := fn.Invoke(ctx, rotation.Event{SecretID: arn, ClientRequestToken: token, Step: rotation.StepFinish}); err != nil {
 		t.Fatal(err)
 	}
-	if st := api.stages(arn)[token]; !slices.Contains(st, stageCurrent) {
+	if st := api.Stages(arn)[token]; !slices.Contains(st, stageCurrent) {
 		t.Fatalf("stages %v", st)
 	}
 	// Rotation disabled.
-	api.secrets[arn].enabled = false
+	api.SetRotationEnabled(arn, false)
 	if _, err := fn.Invoke(ctx, rotation.Event{SecretID: arn, ClientRequestToken: token, Step: rotation.StepCreate}); err == nil {
 		t.Fatal("rotation disabled accepted")
 	}
 	// Wrong engine.
-	arn2 := api.create("y", `{"engine":"postgres","host":"h","username":"u","password":"p"}`)
-	tok2 := api.startRotation(arn2)
+	arn2 := create(api, "y", `{"engine":"postgres","host":"h","username":"u","password":"p"}`)
+	tok2 := api.StartRotation(arn2)
 	if _, err := fn.Invoke(ctx, rotation.Event{SecretID: arn2, ClientRequestToken: tok2, Step: rotation.StepCreate}); err == nil {
 		t.Fatal("postgres secret accepted")
 	}

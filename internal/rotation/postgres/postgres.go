@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -104,8 +103,7 @@ func (r *Rotator) Invoke(ctx context.Context, ev rotation.Event) (string, error)
 }
 
 func (r *Rotator) invoke(ctx context.Context, ev rotation.Event, lg *logBuf) error {
-	arn, token := ev.SecretID, ev.ClientRequestToken
-	if arn == "" || token == "" {
+	if ev.SecretID == "" || ev.ClientRequestToken == "" {
 		return errors.New("postgres rotation: the event needs SecretId and ClientRequestToken")
 	}
 	done, err := rotation.StartStep(ctx, r.api, ev, lg.printf)
@@ -115,19 +113,11 @@ func (r *Rotator) invoke(ctx context.Context, ev rotation.Event, lg *logBuf) err
 	if done {
 		return nil
 	}
-	switch ev.Step {
-	case rotation.StepCreate:
-		return r.createSecret(ctx, arn, token, lg)
-	case rotation.StepSet:
-		if r.multi {
-			return r.setSecretMulti(ctx, arn, token, lg)
-		}
-		return r.setSecretSingle(ctx, arn, token, lg)
-	case rotation.StepTest:
-		return r.testSecret(ctx, arn, token, lg)
-	default: // rotation.StepFinish: StartStep refuses any other step
-		return r.finishSecret(ctx, arn, token, lg)
+	set := r.setSecretSingle
+	if r.multi {
+		set = r.setSecretMulti
 	}
+	return rotation.Steps[*logBuf]{Create: r.createSecret, Set: set, Test: r.testSecret, Finish: r.finishSecret}.Run(ctx, ev, lg)
 }
 
 // altUsername is the template's get_alt_username.
@@ -196,6 +186,26 @@ func closeConn(conn *pgx.Conn) {
 	_ = conn.Close(ctx)
 }
 
+// readForSet is how both set_secret templates start: it reads AWSCURRENT
+// and version token's AWSPENDING; done reports that the pending secret
+// logs in already, so setSecret has nothing left to do.
+func (r *Rotator) readForSet(ctx context.Context, arn, token string, lg *logBuf) (current, pending secretDict, done bool, err error) {
+	current, err = r.getSecret(ctx, arn, "", stageCurrent)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("postgres rotation: setSecret: %w", err)
+	}
+	pending, err = r.getSecret(ctx, arn, token, stagePending)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("postgres rotation: setSecret: %w", err)
+	}
+	if conn := r.tryConnect(ctx, pending, lg); conn != nil {
+		closeConn(conn)
+		lg.printf("setSecret: AWSPENDING secret is already set as password in PostgreSQL DB for secret arn %s.", arn)
+		return current, pending, true, nil
+	}
+	return current, pending, false, nil
+}
+
 func (r *Rotator) setSecretSingle(ctx context.Context, arn, token string, lg *logBuf) error {
 	previous, err := r.getSecret(ctx, arn, "", stagePrevious)
 	if err != nil {
@@ -204,19 +214,9 @@ func (r *Rotator) setSecretSingle(ctx context.Context, arn, token string, lg *lo
 		}
 		previous = nil
 	}
-	current, err := r.getSecret(ctx, arn, "", stageCurrent)
-	if err != nil {
-		return fmt.Errorf("postgres rotation: setSecret: %w", err)
-	}
-	pending, err := r.getSecret(ctx, arn, token, stagePending)
-	if err != nil {
-		return fmt.Errorf("postgres rotation: setSecret: %w", err)
-	}
-
-	if conn := r.tryConnect(ctx, pending, lg); conn != nil {
-		closeConn(conn)
-		lg.printf("setSecret: AWSPENDING secret is already set as password in PostgreSQL DB for secret arn %s.", arn)
-		return nil
+	current, pending, done, err := r.readForSet(ctx, arn, token, lg)
+	if err != nil || done {
+		return err
 	}
 	if current.str("username") != pending.str("username") {
 		return fmt.Errorf("postgres rotation: attempting to modify user %s other than current user %s", pending.str("username"), current.str("username"))
@@ -282,18 +282,9 @@ func setPassword(ctx context.Context, q execer, verb string, d secretDict) error
 }
 
 func (r *Rotator) setSecretMulti(ctx context.Context, arn, token string, lg *logBuf) error {
-	current, err := r.getSecret(ctx, arn, "", stageCurrent)
-	if err != nil {
-		return fmt.Errorf("postgres rotation: setSecret: %w", err)
-	}
-	pending, err := r.getSecret(ctx, arn, token, stagePending)
-	if err != nil {
-		return fmt.Errorf("postgres rotation: setSecret: %w", err)
-	}
-	if conn := r.tryConnect(ctx, pending, lg); conn != nil {
-		closeConn(conn)
-		lg.printf("setSecret: AWSPENDING secret is already set as password in PostgreSQL DB for secret arn %s.", arn)
-		return nil
+	current, pending, done, err := r.readForSet(ctx, arn, token, lg)
+	if err != nil || done {
+		return err
 	}
 	alt, err := altUsername(current.str("username"))
 	if err != nil {
@@ -393,24 +384,8 @@ func (r *Rotator) testSecret(ctx context.Context, arn, token string, lg *logBuf)
 }
 
 func (r *Rotator) finishSecret(ctx context.Context, arn, token string, lg *logBuf) error {
-	meta, err := r.api.DescribeSecret(ctx, arn)
-	if err != nil {
-		return fmt.Errorf("postgres rotation: finishSecret: describe secret: %w", err)
+	if err := rotation.FinishStep(ctx, r.api, arn, token, lg.printf); err != nil {
+		return fmt.Errorf("postgres rotation: finishSecret: %w", err)
 	}
-	current := ""
-	for v, stages := range meta.VersionIDsToStages {
-		if slices.Contains(stages, stageCurrent) {
-			if v == token {
-				lg.printf("finishSecret: Version %s already marked as AWSCURRENT for %s", v, arn)
-				return nil
-			}
-			current = v
-			break
-		}
-	}
-	if err := r.api.UpdateSecretVersionStage(ctx, arn, stageCurrent, token, current); err != nil {
-		return fmt.Errorf("postgres rotation: finishSecret: update secret version stage: %w", err)
-	}
-	lg.printf("finishSecret: Successfully set AWSCURRENT stage to version %s for secret %s.", token, arn)
 	return nil
 }

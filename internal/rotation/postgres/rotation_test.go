@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coffer-dev/coffer/internal/rotation"
+	"github.com/coffer-dev/coffer/internal/rotation/rotationtest"
 )
 
 const arnPrefix = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
@@ -34,10 +35,10 @@ func secretJSON(t *testing.T, user, password string, extra map[string]any) strin
 
 type creds struct{ user, password string }
 
-func credsOf(t *testing.T, api *fakeAPI, arn, stage string) creds {
+func credsOf(t *testing.T, api *rotationtest.SecretsAPI, arn, stage string) creds {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal([]byte(api.value(arn, stage)), &m); err != nil {
+	if err := json.Unmarshal([]byte(api.Value(arn, stage)), &m); err != nil {
 		t.Fatalf("%s of %s: %v", stage, arn, err)
 	}
 	u, _ := m["username"].(string)
@@ -47,16 +48,16 @@ func credsOf(t *testing.T, api *fakeAPI, arn, stage string) creds {
 
 // noSecrets fails when text holds any password the test knows, without
 // printing it.
-func noSecrets(t *testing.T, what, text string, api *fakeAPI, fixtures ...string) {
+func noSecrets(t *testing.T, what, text string, api *rotationtest.SecretsAPI, fixtures ...string) {
 	t.Helper()
-	for _, p := range append(api.generated(), fixtures...) {
+	for _, p := range append(api.Passwords(), fixtures...) {
 		if p != "" && strings.Contains(text, p) {
 			t.Fatalf("%s holds a password", what)
 		}
 	}
 }
 
-func invoke(t *testing.T, fn rotation.Function, api *fakeAPI, arn, token, step string) error {
+func invoke(t *testing.T, fn rotation.Function, api *rotationtest.SecretsAPI, arn, token, step string) error {
 	t.Helper()
 	log, err := fn.Invoke(testCtx(t), rotation.Event{SecretID: arn, ClientRequestToken: token, Step: step})
 	noSecrets(t, step+" log", log, api)
@@ -68,9 +69,9 @@ func invoke(t *testing.T, fn rotation.Function, api *fakeAPI, arn, token, step s
 
 // rotate runs a whole rotation as the service does, each step twice (they
 // must be idempotent), and returns the new version id.
-func rotate(t *testing.T, fn rotation.Function, api *fakeAPI, arn string) string {
+func rotate(t *testing.T, fn rotation.Function, api *rotationtest.SecretsAPI, arn string) string {
 	t.Helper()
-	token := api.startRotation(arn)
+	token := api.StartRotation(arn)
 	for _, step := range steps {
 		for i := 0; i < 2; i++ {
 			if err := invoke(t, fn, api, arn, token, step); err != nil {
@@ -78,7 +79,7 @@ func rotate(t *testing.T, fn rotation.Function, api *fakeAPI, arn string) string
 			}
 		}
 	}
-	api.endRotation(arn)
+	api.EndRotation(arn)
 	return token
 }
 
@@ -86,21 +87,21 @@ func TestSingleUserRotation(t *testing.T) {
 	needCluster(t)
 	const user, initial = `Sing"le User`, "initial-Pw-1"
 	createUser(t, user, initial, "")
-	api := newFakeAPI()
+	api := rotationtest.NewSecretsAPI()
 	arn := arnPrefix + "single-AbCdEf"
-	api.create(arn, secretJSON(t, user, initial, map[string]any{"note": "kept"}))
+	api.Create(arn, secretJSON(t, user, initial, map[string]any{"note": "kept"}))
 	fn := SingleUser(api)
 
 	rotate(t, fn, api, arn)
-	if n := len(api.generated()); n != 1 {
+	if n := len(api.Passwords()); n != 1 {
 		t.Fatalf("GetRandomPassword called %d times, want 1", n)
 	}
 	want := rotation.PasswordOptions{Length: 32, ExcludeCharacters: `:/@"'\`, RequireEachIncludedType: true}
-	if api.opts[0] != want {
-		t.Errorf("GetRandomPassword options = %+v, want the template's %+v", api.opts[0], want)
+	if api.Options()[0] != want {
+		t.Errorf("GetRandomPassword options = %+v, want the template's %+v", api.Options()[0], want)
 	}
 	cur, prev := credsOf(t, api, arn, "AWSCURRENT"), credsOf(t, api, arn, "AWSPREVIOUS")
-	if cur.user != user || cur.password != api.generated()[0] || prev.password != initial {
+	if cur.user != user || cur.password != api.Passwords()[0] || prev.password != initial {
 		t.Fatalf("labels after rotation: current user %q, previous is initial: %v", cur.user, prev.password == initial)
 	}
 	if !login(t, cur.user, cur.password) {
@@ -110,7 +111,7 @@ func TestSingleUserRotation(t *testing.T) {
 		t.Error("AWSPREVIOUS still logs in after single-user rotation")
 	}
 	var m map[string]any
-	_ = json.Unmarshal([]byte(api.value(arn, "AWSCURRENT")), &m)
+	_ = json.Unmarshal([]byte(api.Value(arn, "AWSCURRENT")), &m)
 	if m["note"] != "kept" || m["port"] != float64(cluster.port) {
 		t.Errorf("extra keys or port not preserved: note=%v port=%v", m["note"], m["port"])
 	}
@@ -149,14 +150,14 @@ func TestSingleUserInterruptedSetSecret(t *testing.T) {
 	needCluster(t)
 	const user, initial = "single_interrupted", "initial-Pw-2"
 	createUser(t, user, initial, "")
-	api := newFakeAPI()
+	api := rotationtest.NewSecretsAPI()
 	arn := arnPrefix + "single-int"
-	api.create(arn, secretJSON(t, user, initial, map[string]any{"ssl": false}))
+	api.Create(arn, secretJSON(t, user, initial, map[string]any{"ssl": false}))
 	fn := SingleUser(api).(*Rotator)
 	var fail atomic.Bool
 	failingDial(fn, &fail)
 
-	token := api.startRotation(arn)
+	token := api.StartRotation(arn)
 	if err := invoke(t, fn, api, arn, token, rotation.StepCreate); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestSingleUserInterruptedSetSecret(t *testing.T) {
 			t.Fatalf("%s after the failure: %v", step, err)
 		}
 	}
-	api.endRotation(arn)
+	api.EndRotation(arn)
 	cur = credsOf(t, api, arn, "AWSCURRENT")
 	if cur.password != pending.password || !login(t, cur.user, cur.password) {
 		t.Fatal("AWSCURRENT does not log in after the resumed rotation")
@@ -186,15 +187,15 @@ func TestSingleUserInterruptedSetSecret(t *testing.T) {
 	noSecrets(t, "the server log", serverLog(t), api)
 }
 
-func multiSetup(t *testing.T, user, initial, master, masterAttrs string) (*fakeAPI, string) {
+func multiSetup(t *testing.T, user, initial, master, masterAttrs string) (*rotationtest.SecretsAPI, string) {
 	t.Helper()
 	const masterPw = "master-Pw-3"
 	createUser(t, user, initial, "")
 	createUser(t, master, masterPw, masterAttrs)
-	api := newFakeAPI()
+	api := rotationtest.NewSecretsAPI()
 	arn, masterARN := arnPrefix+user, arnPrefix+master
-	api.create(masterARN, secretJSON(t, master, masterPw, nil))
-	api.create(arn, secretJSON(t, user, initial, map[string]any{"masterarn": masterARN}))
+	api.Create(masterARN, secretJSON(t, master, masterPw, nil))
+	api.Create(arn, secretJSON(t, user, initial, map[string]any{"masterarn": masterARN}))
 	return api, arn
 }
 
@@ -244,7 +245,7 @@ func TestMultiUserRotation(t *testing.T) {
 	if login(t, user, initial) {
 		t.Error("the original password still logs in after its user was rotated")
 	}
-	if n := len(api.generated()); n != 2 {
+	if n := len(api.Passwords()); n != 2 {
 		t.Errorf("GetRandomPassword called %d times, want 2", n)
 	}
 
@@ -269,7 +270,7 @@ func TestMultiUserInterruptedSetSecret(t *testing.T) {
 	var fail atomic.Bool
 	failingDial(fn, &fail)
 
-	token := api.startRotation(arn)
+	token := api.StartRotation(arn)
 	if err := invoke(t, fn, api, arn, token, rotation.StepCreate); err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +290,7 @@ func TestMultiUserInterruptedSetSecret(t *testing.T) {
 			t.Fatalf("AWSCURRENT does not log in after %s", step)
 		}
 	}
-	api.endRotation(arn)
+	api.EndRotation(arn)
 	cur, prev := credsOf(t, api, arn, "AWSCURRENT"), credsOf(t, api, arn, "AWSPREVIOUS")
 	if cur.user != user+"_clone" || !login(t, cur.user, cur.password) || !login(t, prev.user, prev.password) {
 		t.Fatal("after the resumed rotation AWSCURRENT (clone) and AWSPREVIOUS must both log in")
@@ -303,15 +304,15 @@ func TestCheck(t *testing.T) {
 	// Single user: the AWSCURRENT credentials must log in.
 	const user, pw = "check_single", "initial-Pw-6"
 	createUser(t, user, pw, "")
-	api := newFakeAPI()
+	api := rotationtest.NewSecretsAPI()
 	arn := arnPrefix + "check-single"
-	api.create(arn, secretJSON(t, user, pw, nil))
+	api.Create(arn, secretJSON(t, user, pw, nil))
 	fn := SingleUser(api).(*Rotator)
 	if err := fn.Check(ctx, arn); err != nil {
 		t.Fatalf("Check on a good single-user secret: %v", err)
 	}
 	const wrong = "not-the-Password-7"
-	api.set(arn, "AWSCURRENT", secretJSON(t, user, wrong, nil))
+	api.Set(arn, "AWSCURRENT", secretJSON(t, user, wrong, nil))
 	err := fn.Check(ctx, arn)
 	if err == nil {
 		t.Fatal("Check passed with a wrong AWSCURRENT password")
@@ -341,7 +342,7 @@ func TestCheck(t *testing.T) {
 		t.Fatal("Check changed the database")
 	}
 	// The same master makes setSecret fail, and the clone is not created.
-	token := mapi.startRotation(marn)
+	token := mapi.StartRotation(marn)
 	if err := invoke(t, mfn, mapi, marn, token, rotation.StepCreate); err != nil {
 		t.Fatal(err)
 	}
@@ -357,9 +358,9 @@ func TestCheck(t *testing.T) {
 
 // The handler's checks (lambda_handler) need no database.
 func TestHandlerChecks(t *testing.T) {
-	api := newFakeAPI()
+	api := rotationtest.NewSecretsAPI()
 	arn := arnPrefix + "handler"
-	api.create(arn, `{"engine":"postgres","host":"h","username":"u","password":"p"}`)
+	api.Create(arn, `{"engine":"postgres","host":"h","username":"u","password":"p"}`)
 	fn := SingleUser(api)
 	ctx := context.Background()
 	call := func(token, step string) (string, error) {
@@ -376,7 +377,7 @@ func TestHandlerChecks(t *testing.T) {
 	if log, err := call(currentID, rotation.StepSet); err != nil || !strings.Contains(log, "already set as AWSCURRENT") {
 		t.Errorf("AWSCURRENT token: log %q, err %v", log, err)
 	}
-	token := api.startRotation(arn)
+	token := api.StartRotation(arn)
 	if _, err := call(token, "rotateSecret"); err == nil || !strings.Contains(err.Error(), "invalid step") {
 		t.Errorf("invalid step: %v", err)
 	}
@@ -387,9 +388,7 @@ func TestHandlerChecks(t *testing.T) {
 	if err := api.UpdateSecretVersionStage(ctx, arn, "AWSPENDING", "", token); err != nil {
 		t.Fatal(err)
 	}
-	api.mu.Lock()
-	api.secrets[arn].versions[token].stages = []string{"LABEL"}
-	api.mu.Unlock()
+	api.SetStages(arn, token, "LABEL")
 	if _, err := call(token, rotation.StepSet); err == nil || !strings.Contains(err.Error(), "not set as AWSPENDING") {
 		t.Errorf("token without AWSPENDING: %v", err)
 	}
@@ -400,9 +399,9 @@ func TestHandlerChecks(t *testing.T) {
 		"no host": `{"engine":"postgres","username":"u","password":"p"}`,
 		"bad":     `{"engine":"postgres","host":"h","username":"u","password":"secret-in-bad-json"`,
 	} {
-		a := newFakeAPI()
-		a.create(arn, value)
-		tok := a.startRotation(arn)
+		a := rotationtest.NewSecretsAPI()
+		a.Create(arn, value)
+		tok := a.StartRotation(arn)
 		_, err := SingleUser(a).Invoke(ctx, rotation.Event{SecretID: arn, ClientRequestToken: tok, Step: rotation.StepCreate})
 		if !errors.Is(err, errInvalidSecret) || strings.Contains(err.Error(), "secret-in-bad-json") {
 			t.Errorf("%s: createSecret error = %v", name, err)
@@ -411,9 +410,9 @@ func TestHandlerChecks(t *testing.T) {
 
 	// Multi user: the clone name must fit in 63 bytes.
 	long := strings.Repeat("u", 60)
-	a := newFakeAPI()
-	a.create(arn, `{"engine":"postgres","host":"h","username":"`+long+`","password":"p","masterarn":"m"}`)
-	tok := a.startRotation(arn)
+	a := rotationtest.NewSecretsAPI()
+	a.Create(arn, `{"engine":"postgres","host":"h","username":"`+long+`","password":"p","masterarn":"m"}`)
+	tok := a.StartRotation(arn)
 	if _, err := MultiUser(a).Invoke(ctx, rotation.Event{SecretID: arn, ClientRequestToken: tok, Step: rotation.StepCreate}); err == nil || !strings.Contains(err.Error(), "63") {
 		t.Errorf("too long clone name: %v", err)
 	}

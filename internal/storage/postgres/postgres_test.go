@@ -2,12 +2,8 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -15,60 +11,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coffer-dev/coffer/internal/storage"
+	"github.com/coffer-dev/coffer/internal/storage/postgres/pgtest"
 	"github.com/coffer-dev/coffer/internal/storage/storagetest"
 )
 
-// testURL is the PostgreSQL the tests use.
-func testURL() string {
-	if u := os.Getenv("COFFER_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// freshSchema creates an empty schema for one test and drops it when the
-// test ends; it returns the URL that selects it. It skips the test when
-// PostgreSQL is unreachable (fails with CI=true).
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, testURL())
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL unreachable at COFFER_TEST_POSTGRES (CI=true): %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable (set COFFER_TEST_POSTGRES to run these tests): %v", err)
-	}
-	defer admin.Close(context.Background())
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "coffer_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, testURL())
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(testURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// freshSchema is an empty schema for one test (pgtest.Schema), dropped
+// when it ends; it returns the URL that selects it.
+func freshSchema(t testing.TB) string { return pgtest.Schema(t) }
 
 func openTest(t testing.TB, u string) *DB {
 	t.Helper()
