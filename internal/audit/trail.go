@@ -96,7 +96,8 @@ type Trail struct {
 	mv        sync.Mutex
 	mvCond    *sync.Cond
 	pending   []*waiting
-	mvStop    bool
+	mvStop    bool         // the mover drains what is pending and stops
+	closing   bool         // Close began: the journal writer no longer waits for the backlog
 	moveErr   error        // the last move failed (journal only): Record refuses
 	moved     atomic.Int64 // the last journal frame known to be in the store
 	moving    sync.WaitGroup
@@ -201,6 +202,12 @@ func (t *Trail) Close() error {
 	}
 	t.closed = true
 	t.mu.Unlock()
+	// A journal writer waiting for the mover's backlog (a store that keeps
+	// failing) stops waiting, so that the Record calls it holds up finish.
+	t.mv.Lock()
+	t.closing = true
+	t.mvCond.Broadcast()
+	t.mv.Unlock()
 	t.recordMu.Lock()
 	close(t.stop) // no Record enqueues from here on
 	t.recordMu.Unlock()
@@ -355,7 +362,7 @@ func (t *Trail) enqueueMove(group []*waiting, direct bool) error {
 	if direct && t.mvStop {
 		return errClosed
 	}
-	for !direct && len(t.pending) >= maxBacklog && !t.mvStop {
+	for !direct && len(t.pending) >= maxBacklog && !t.closing {
 		t.mvCond.Wait()
 	}
 	t.pending = append(t.pending, group...)
