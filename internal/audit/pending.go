@@ -12,8 +12,8 @@ import (
 // Pending carries the record of one API call from the front door into the
 // domain: the front door makes it (identity, parameters, request id) and
 // puts it in the context; a domain write calls Commit inside its
-// transaction; the front door finishes the call with Finish, which writes
-// the record in its own transaction unless Commit already did.
+// transaction; the front door finishes the call with Finish, which makes
+// the record durable (Trail.Record) unless Commit already did.
 //
 // A Pending belongs to one call and is used from one goroutine at a time.
 // Commit may run again when the store retries its transaction (PostgreSQL

@@ -302,7 +302,8 @@ func link(tx storage.Tx, seq int64, head []byte, account, event string, doc []by
 
 // Record adds rec to the trail and returns when it is durable (reads,
 // denials, failed calls, service events): in the journal when the trail
-// has one, else in a store transaction of its own. An error means the
+// has one, else in a store transaction it shares with the Record calls
+// queued with it. An error means the
 // record may not be kept: the caller must fail the call (5xx).
 func (t *Trail) Record(ctx context.Context, rec *Record) error {
 	t.inRecord.Add(1)

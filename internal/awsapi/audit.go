@@ -12,9 +12,10 @@ package awsapi
 //     decoded request, minus every member the model marks sensitive.
 //   - A domain write commits the record inside its own transaction
 //     (Pending.Commit, package secrets); the front door then calls
-//     Pending.Finish, which writes the record in its own transaction unless
-//     Commit did. Reads, refusals, validation failures and failed writes
-//     are recorded by Finish.
+//     Pending.Finish, which makes the record durable (Trail.Record: the
+//     audit journal, or a store transaction) unless Commit did. Reads,
+//     refusals, validation failures and failed writes are recorded by
+//     Finish.
 //   - Fail-closed: when Finish fails, the response is InternalServiceError
 //     (Query protocol: the service's internal code) and never the
 //     operation's output, so a read's value is not returned.
