@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -595,4 +596,61 @@ func TestAuditReadsSurviveACrash(t *testing.T) {
 	}
 	t.Logf("%d reads served before the crash, all in the trail once", len(served))
 	runCoffer(t, nil, "audit", "verify", "--data-dir", s.DataDir)
+}
+
+// TestAuditAdministrativeCommands runs the CLI's administrative commands
+// on a stopped server's data directory and checks each left one record
+// (eventSource coffer, eventType CofferAdminEvent, the operator as caller),
+// a refused one with its error, none naming a key, and the chain verifies.
+func TestAuditAdministrativeCommands(t *testing.T) {
+	s := startServer(t, "")
+	s.Stop()
+	dir := s.DataDir
+	created := runCoffer(t, nil, "account", "create", "--id", "210987654321", "--data-dir", dir)
+	runCoffer(t, nil, "functions", "create", "--name", "adminfn", "--exec", "/bin/true", "--data-dir", dir, "--account", testAccount)
+	if out, err := exec.Command(binPath, "functions", "create", "--name", "adminfn", "--exec", "/bin/true", "--data-dir", dir, "--account", testAccount).CombinedOutput(); err == nil {
+		t.Fatalf("creating a function twice succeeded:\n%s", out)
+	}
+	runCoffer(t, nil, "functions", "delete", "--name", "adminfn", "--data-dir", dir, "--account", testAccount)
+	runCoffer(t, nil, "backup", filepath.Join(t.TempDir(), "b.jsonl"), "--data-dir", dir)
+
+	raw, recs := auditLookup(t, s)
+	var admin []auditRecord
+	for _, r := range recs {
+		if r.EventSource == "coffer" {
+			admin = append(admin, r)
+		}
+	}
+	want := []struct{ name, code string }{
+		{"AccountCreate", ""}, {"FunctionCreate", ""}, {"FunctionCreate", "CommandFailed"}, {"FunctionDelete", ""}, {"Backup", ""},
+	}
+	if len(admin) != len(want) {
+		t.Fatalf("%d administrative records, want %d: %+v", len(admin), len(want), admin)
+	}
+	for i, w := range want {
+		r := admin[i]
+		if r.EventName != w.name || r.ErrorCode != w.code || r.EventType != "CofferAdminEvent" ||
+			r.UserIdentity == nil || r.UserIdentity.InvokedBy != "coffer-cli" {
+			t.Errorf("administrative record %d = %s (error %q, type %s, identity %+v), want %s (error %q) by coffer-cli",
+				i, r.EventName, r.ErrorCode, r.EventType, r.UserIdentity, w.name, w.code)
+		}
+	}
+	if fn := admin[1].ResponseElements; fn["functionName"] != "adminfn" || fn["kind"] != "exec" {
+		t.Errorf("FunctionCreate responseElements = %v, want functionName adminfn, kind exec", fn)
+	}
+	// The new account's secret key, printed once by account create, is in
+	// no record.
+	key := ""
+	for _, line := range strings.Split(created, "\n") {
+		if _, k, ok := strings.Cut(line, "AWS_SECRET_ACCESS_KEY="); ok {
+			key = strings.TrimSpace(k)
+		}
+	}
+	if key == "" {
+		t.Fatalf("account create printed no secret access key:\n%s", created)
+	}
+	if strings.Contains(raw, key) {
+		t.Error("the trail holds the new account's secret access key")
+	}
+	runCoffer(t, nil, "audit", "verify", "--data-dir", dir)
 }

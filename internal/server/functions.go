@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
+	"github.com/coffer-dev/coffer/internal/envelope"
 	"github.com/coffer-dev/coffer/internal/rotation/function"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
@@ -17,10 +19,10 @@ import (
 // create|list|delete), run on the store directly like CreateAccount: with
 // the embedded store the server must be stopped.
 
-// openFunctions opens the root key and the store of cfg and returns the
-// registry, the store (the caller closes it) and the account to work in:
-// account, or the deployment's only account when account is "".
-func openFunctions(ctx context.Context, cfg Config, account string) (*function.Registry, storage.Store, string, error) {
+// openFunctions opens the root key and the store of cfg and returns them
+// (the caller closes the store) and the account to work in: account, or
+// the deployment's only account when account is "".
+func openFunctions(ctx context.Context, cfg Config, account string) (envelope.Wrapper, storage.Store, string, error) {
 	root, store, err := openAdmin(ctx, cfg, account)
 	if err != nil {
 		return nil, nil, "", err
@@ -55,22 +57,28 @@ func openFunctions(ctx context.Context, cfg Config, account string) (*function.R
 		store.Close()
 		return nil, nil, "", err
 	}
-	reg := function.New(store, nil, function.Config{Root: root, Partition: cfg.Partition})
-	return reg, store, account, nil
+	return root, store, account, nil
 }
 
 // recordFunctions runs a functions command on the store of cfg and
-// records it (adminaudit.go).
+// records it (adminaudit.go): a change commits its record in its own
+// transaction, a refusal is recorded after.
 func recordFunctions(ctx context.Context, cfg Config, account string, name string, params map[string]any,
 	fn func(ctx context.Context, reg *function.Registry, account string) (map[string]any, error)) error {
-	reg, store, account, err := openFunctions(ctx, cfg, account)
+	root, store, account, err := openFunctions(ctx, cfg, account)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	return recordAdmin(ctx, store, adminRecord(name, account, "", params), func(ctx context.Context) (map[string]any, error) {
-		return fn(ctx, reg, account)
-	})
+	trail, err := adminTrail(store)
+	if err != nil {
+		return err
+	}
+	defer trail.Close()
+	reg := function.New(store, nil, function.Config{Root: root, Partition: cfg.Partition, Trail: trail})
+	p := audit.NewPending(adminRecord(name, account, "", params))
+	resp, err := fn(audit.WithPending(ctx, p), reg, account)
+	return finishAdmin(ctx, trail, p, err, resp)
 }
 
 // CreateFunction registers a custom rotation function in account ("" is
@@ -103,11 +111,12 @@ func CreateFunction(ctx context.Context, cfg Config, account string, spec functi
 
 // ListFunctions prints the functions of account ("" is the only account).
 func ListFunctions(ctx context.Context, cfg Config, account string, out io.Writer) error {
-	reg, store, account, err := openFunctions(ctx, cfg, account)
+	root, store, account, err := openFunctions(ctx, cfg, account)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	reg := function.New(store, nil, function.Config{Root: root, Partition: cfg.Partition})
 	list, err := reg.List(ctx, account)
 	if err != nil {
 		return err

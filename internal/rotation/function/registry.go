@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/envelope"
 	"github.com/coffer-dev/coffer/internal/iam"
 	"github.com/coffer-dev/coffer/internal/rotation"
@@ -49,6 +50,10 @@ type Config struct {
 	// DefaultCredentialTTL. It is raised to the step's timeout plus a
 	// minute when shorter.
 	CredentialTTL time.Duration
+	// Trail, when set, receives the record of Create and Delete in their
+	// own transactions: the audit.Pending in the context commits with the
+	// change (the CLI's FunctionCreate and FunctionDelete records).
+	Trail *audit.Trail
 	// HTTPClient posts to URL functions; nil is a client that follows no
 	// redirect. Its own Timeout, if any, also applies.
 	HTTPClient *http.Client
@@ -223,7 +228,14 @@ func (r *Registry) Create(ctx context.Context, account string, s Spec) (info *In
 			}
 			return err
 		}
-		return tx.InsertEntity(ent)
+		if err := tx.InsertEntity(ent); err != nil {
+			return err
+		}
+		kind := "exec"
+		if s.URL != "" {
+			kind = "url"
+		}
+		return r.commitAudit(ctx, tx, map[string]any{"functionName": s.Name, "kind": kind})
 	})
 	if errors.Is(err, storage.ErrConflict) {
 		return nil, "", fmt.Errorf("%w: %s", ErrExists, s.Name)
@@ -232,6 +244,16 @@ func (r *Registry) Create(ctx context.Context, account string, s Spec) (info *In
 		return nil, "", err
 	}
 	return toInfo(ent, &rec), hmacKey, nil
+}
+
+// commitAudit commits the pending record of ctx (the command's) in tx,
+// when the registry has a trail and ctx a pending record.
+func (r *Registry) commitAudit(ctx context.Context, tx storage.Tx, response map[string]any) error {
+	p := audit.PendingFrom(ctx)
+	if p == nil || r.cfg.Trail == nil {
+		return nil
+	}
+	return p.Commit(tx, r.cfg.Trail, response)
 }
 
 func toInfo(e *storage.Entity, rec *record) *Info {
@@ -280,7 +302,12 @@ func (r *Registry) Get(ctx context.Context, account, name string) (*Info, error)
 
 // Delete removes a function of account; ErrNotFound when absent.
 func (r *Registry) Delete(ctx context.Context, account, name string) error {
-	err := r.store.Update(ctx, func(tx storage.Tx) error { return tx.DeleteEntity(account, EntityKind, name) })
+	err := r.store.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.DeleteEntity(account, EntityKind, name); err != nil {
+			return err
+		}
+		return r.commitAudit(ctx, tx, map[string]any{"functionName": name})
+	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("%w: function %s", ErrNotFound, name)
 	}
