@@ -322,6 +322,8 @@ func TestAuditOneRecordPerCall(t *testing.T) {
 			calls0++
 		case r.EventName == "CancelSecretVersionDelete":
 			cancels++ // RestoreSecret: one service event per restored version
+		case r.EventName == "Bootstrap" && r.EventType == "CofferAdminEvent":
+			// The server's first start (TestAuditAdministrativeCommands).
 		default:
 			t.Errorf("unexpected record %s (%s)", r.EventName, r.EventType)
 		}
@@ -606,6 +608,9 @@ func TestAuditAdministrativeCommands(t *testing.T) {
 	s := startServer(t, "")
 	s.Stop()
 	dir := s.DataDir
+	// A second start creates nothing, and records nothing.
+	s = startServer(t, dir)
+	s.Stop()
 	created := runCoffer(t, nil, "account", "create", "--id", "210987654321", "--data-dir", dir)
 	runCoffer(t, nil, "functions", "create", "--name", "adminfn", "--exec", "/bin/true", "--data-dir", dir, "--account", testAccount)
 	if out, err := exec.Command(binPath, "functions", "create", "--name", "adminfn", "--exec", "/bin/true", "--data-dir", dir, "--account", testAccount).CombinedOutput(); err == nil {
@@ -622,6 +627,7 @@ func TestAuditAdministrativeCommands(t *testing.T) {
 		}
 	}
 	want := []struct{ name, code string }{
+		{"Bootstrap", ""}, // the server's first start: the account and its root key
 		{"AccountCreate", ""}, {"FunctionCreate", ""}, {"FunctionCreate", "CommandFailed"}, {"FunctionDelete", ""}, {"Backup", ""},
 	}
 	if len(admin) != len(want) {
@@ -629,13 +635,20 @@ func TestAuditAdministrativeCommands(t *testing.T) {
 	}
 	for i, w := range want {
 		r := admin[i]
+		by := "coffer-cli"
+		if i == 0 {
+			by = "coffer-server"
+		}
 		if r.EventName != w.name || r.ErrorCode != w.code || r.EventType != "CofferAdminEvent" ||
-			r.UserIdentity == nil || r.UserIdentity.InvokedBy != "coffer-cli" {
-			t.Errorf("administrative record %d = %s (error %q, type %s, identity %+v), want %s (error %q) by coffer-cli",
-				i, r.EventName, r.ErrorCode, r.EventType, r.UserIdentity, w.name, w.code)
+			r.UserIdentity == nil || r.UserIdentity.InvokedBy != by {
+			t.Errorf("administrative record %d = %s (error %q, type %s, identity %+v), want %s (error %q) by %s",
+				i, r.EventName, r.ErrorCode, r.EventType, r.UserIdentity, w.name, w.code, by)
 		}
 	}
-	if fn := admin[1].ResponseElements; fn["functionName"] != "adminfn" || fn["kind"] != "exec" {
+	if admin[0].RecipientAccountID != testAccount {
+		t.Errorf("Bootstrap record for account %q, want %s", admin[0].RecipientAccountID, testAccount)
+	}
+	if fn := admin[2].ResponseElements; fn["functionName"] != "adminfn" || fn["kind"] != "exec" {
 		t.Errorf("FunctionCreate responseElements = %v, want functionName adminfn, kind exec", fn)
 	}
 	// The new account's secret key, printed once by account create, is in

@@ -45,9 +45,12 @@
 // or AwsServiceEvent: no AWS API was called, and an operator, not the
 // service, acted), userIdentity {type "CofferOperator", invokedBy
 // "coffer-cli"} and eventName the command (AccountCreate, FunctionCreate,
-// FunctionDelete, Rotate, Backup, Restore). AccountCreate commits in the
-// account's transaction; Restore appends to the restored trail. They never
-// name a key: no access key, no HMAC key.
+// FunctionDelete, Rotate, Backup, Restore). AccountCreate, FunctionCreate
+// and FunctionDelete commit in the transaction of their change; Restore
+// appends to the restored trail. A server's first start records what it
+// creates (the account and its root key) the same way, as "Bootstrap"
+// invoked by "coffer-server", in that transaction. They never name a key:
+// no access key, no HMAC key.
 //
 // Who may import it: the front door (internal/awsapi), the domains
 // (internal/secrets, internal/iam), internal/rotation, internal/server and

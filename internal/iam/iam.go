@@ -205,8 +205,10 @@ func (s *Service) RootARN(account string) string {
 }
 
 // EnsureRoot makes sure the account exists and that keyID is one of its root
-// access keys with the given secret. It reports whether anything was created.
-// A key id that exists with another secret or another account is an error.
+// access keys with the given secret. It reports whether anything was created;
+// when it creates anything, the pending audit record of ctx (if any) commits
+// in the same transaction. A key id that exists with another secret or
+// another account is an error.
 func (s *Service) EnsureRoot(ctx context.Context, account, keyID, secret string) (created bool, err error) {
 	sealed, err := s.root.Wrap(ctx, []byte(secret), keyAAD(keyID))
 	if err != nil {
@@ -232,10 +234,13 @@ func (s *Service) EnsureRoot(ctx context.Context, account, keyID, secret string)
 			return err
 		}
 		created = true
-		return tx.InsertAccessKey(&storage.AccessKey{
+		if err := tx.InsertAccessKey(&storage.AccessKey{
 			ID: keyID, Account: account, Principal: s.RootARN(account),
 			SecretCiphertext: sealed, Active: true, Created: now,
-		})
+		}); err != nil {
+			return err
+		}
+		return s.commitAudit(ctx, tx, account, map[string]any{"accountId": account})
 	})
 	if err != nil || existing == nil {
 		return created, err

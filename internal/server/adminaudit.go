@@ -28,6 +28,9 @@ const (
 	adminEventType   = "CofferAdminEvent"
 	adminIdentity    = "CofferOperator"
 	adminInvokedBy   = "coffer-cli"
+	// serverInvokedBy marks the record of what a server's first start
+	// creates (bootstrap.go): the account and its root key, "Bootstrap".
+	serverInvokedBy = "coffer-server"
 )
 
 // adminRecord is the pending record of one administrative command.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/iam"
 )
 
@@ -40,7 +41,12 @@ func bootstrap(ctx context.Context, cfg Config, ids *iam.Service, out io.Writer)
 		keyID, secret = iam.NewRootKey()
 		generated = true
 	}
-	if _, err := ids.EnsureRoot(ctx, account, keyID, secret); err != nil {
+	// What the first start creates is recorded with it (adminaudit.go):
+	// "Bootstrap", by the server; a start that finds both creates nothing
+	// and records nothing.
+	rec := adminRecord("Bootstrap", account, "", map[string]any{"accountId": account})
+	rec.UserIdentity.InvokedBy, rec.SourceIPAddress, rec.UserAgent = serverInvokedBy, serverInvokedBy, serverInvokedBy
+	if _, err := ids.EnsureRoot(audit.WithPending(ctx, audit.NewPending(rec)), account, keyID, secret); err != nil {
 		return fmt.Errorf("root credentials: %w", err)
 	}
 	if !generated {

@@ -69,10 +69,6 @@ func build(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (*a
 	now := time.Now
 	timed := timeStore(store) // storemetrics.go: the services' transactions are timed
 	ids := iam.New(timed, root, cfg.Partition, now)
-	if err := bootstrap(ctx, cfg, ids, out); err != nil {
-		store.Close()
-		return nil, err
-	}
 	// The audit trail (audit.go): every call through the front door, every
 	// write in the transaction that makes it, rotation service events.
 	var trail *audit.Trail
@@ -84,6 +80,13 @@ func build(ctx context.Context, cfg Config, out io.Writer, log *slog.Logger) (*a
 		return nil, fmt.Errorf("audit trail: %w", err)
 	}
 	ids.SetTrail(trail) // IAM writes commit their record in their transaction
+	if err := bootstrap(ctx, cfg, ids, out); err != nil {
+		if trail != nil {
+			trail.Close()
+		}
+		store.Close()
+		return nil, err
+	}
 	svc := secrets.New(secrets.Config{Store: timed, Root: root, Partition: cfg.Partition, Now: now, Logger: log, Trail: trail})
 	api := awsapi.New(awsapi.Config{Secrets: svc, IAM: ids, Now: now, Logger: log, Trail: trail})
 	return &app{store: store, iam: ids, secrets: svc, handler: api, root: root, trail: trail, digests: digests}, nil
