@@ -51,6 +51,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"time"
@@ -290,16 +291,39 @@ func (j *journal) close() error {
 // replay moves the frames after the store's mark into the trail, in
 // transactions of replayBatch records, empties the journal and sets its
 // next seq.
-func (j *journal) replay(ctx context.Context, store storage.Store, frames []frame) error {
+//
+// A store without any account has no trail the frames could belong to:
+// its database was replaced under the journal (a restore into a new
+// database file beside the old journal). Their records are not moved (log
+// says how many): the mark is set past them and the journal starts over.
+func (j *journal) replay(ctx context.Context, store storage.Store, frames []frame, log *slog.Logger) error {
 	var mark int64
-	if err := store.View(ctx, func(tx storage.Tx) (err error) {
-		mark, err = tx.AuditJournalMark()
+	var accounts int
+	if err := store.View(ctx, func(tx storage.Tx) error {
+		var err error
+		if mark, err = tx.AuditJournalMark(); err != nil {
+			return err
+		}
+		as, err := tx.Accounts()
+		accounts = len(as)
 		return err
 	}); err != nil {
 		return fmt.Errorf("audit: reading the journal mark: %w", err)
 	}
 	for len(frames) > 0 && frames[0].seq <= mark {
 		frames = frames[1:]
+	}
+	if len(frames) > 0 && accounts == 0 {
+		// Setting the mark past them keeps them out for good.
+		last := frames[len(frames)-1].seq
+		if err := store.Update(ctx, func(tx storage.Tx) error { return tx.SetAuditJournalMark(last) }); err != nil {
+			return fmt.Errorf("audit: setting the journal mark: %w", err)
+		}
+		log.Warn("audit: the journal holds records but the store has no account: the journal is another database's; its records are not moved",
+			"records", len(frames))
+		j.next = max(j.next, last+1)
+		j.reset()
+		return nil
 	}
 	for len(frames) > 0 {
 		batch := frames[:min(len(frames), replayBatch)]
@@ -332,7 +356,10 @@ func (j *journal) replay(ctx context.Context, store storage.Store, frames []fram
 // or a trail closed while the store failed) into store's trail. A command
 // that reads the trail of a store that has a journal calls it first; New
 // does the same. A missing journal is an empty one.
-func ReplayJournal(ctx context.Context, store storage.Store, path string) error {
+func ReplayJournal(ctx context.Context, store storage.Store, path string, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
 	if _, err := os.Stat(path + "0"); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -340,6 +367,6 @@ func ReplayJournal(ctx context.Context, store storage.Store, path string) error 
 	if err != nil {
 		return err
 	}
-	err = j.replay(ctx, store, frames)
+	err = j.replay(ctx, store, frames, log)
 	return errors.Join(err, j.close())
 }

@@ -20,11 +20,19 @@ import (
 // These tests run inside the package: they write journal frames by hand,
 // as a crash would leave them, and break the journal file under a trail.
 
+// openSQLite opens a store at path holding one account, as every store
+// whose journal has records does.
 func openSQLite(t *testing.T, path string) storage.Store {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
+	}
+	err = db.Update(context.Background(), func(tx storage.Tx) error {
+		return tx.InsertAccount(&storage.Account{ID: "123456789012", Created: time.Now()})
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return db
 }
@@ -89,7 +97,7 @@ func TestReplayMovesFramesAfterTheMarkOnce(t *testing.T) {
 	var torn []byte
 	torn = appendFrame(torn, 6, &waiting{doc: []byte(`{"n":6}`), rec: &Record{}, when: time.Now()})
 	writeFrames(t, jpath, 1, 5, torn[:len(torn)/2])
-	if err := ReplayJournal(t.Context(), store, jpath); err != nil {
+	if err := ReplayJournal(t.Context(), store, jpath, quietLog()); err != nil {
 		t.Fatal(err)
 	}
 	recs := trailRecords(t, store)
@@ -106,7 +114,7 @@ func TestReplayMovesFramesAfterTheMarkOnce(t *testing.T) {
 		t.Errorf("journal mark = %d, want 5", m)
 	}
 	// Replaying again moves nothing: the frames are at or below the mark.
-	if err := ReplayJournal(t.Context(), store, jpath); err != nil {
+	if err := ReplayJournal(t.Context(), store, jpath, quietLog()); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(trailRecords(t, store)); n != 5 {
@@ -116,7 +124,7 @@ func TestReplayMovesFramesAfterTheMarkOnce(t *testing.T) {
 	// A crash after a move but before the file was emptied: frames 4..7
 	// are in the file, 4 and 5 already in the trail.
 	writeFrames(t, jpath, 4, 7, nil)
-	if err := ReplayJournal(t.Context(), store, jpath); err != nil {
+	if err := ReplayJournal(t.Context(), store, jpath, quietLog()); err != nil {
 		t.Fatal(err)
 	}
 	recs = trailRecords(t, store)
@@ -360,7 +368,7 @@ func TestJournalFilesTakeTurnsAndSurviveAnAbandonedTrail(t *testing.T) {
 	if n := len(trailRecords(t, db)); n >= acked {
 		t.Fatalf("the store has %d of %d records before the replay; the test wants some left in the journal", n, acked)
 	}
-	if err := ReplayJournal(t.Context(), db, jpath); err != nil {
+	if err := ReplayJournal(t.Context(), db, jpath, quietLog()); err != nil {
 		t.Fatal(err)
 	}
 	recs := trailRecords(t, db)
@@ -373,5 +381,45 @@ func TestJournalFilesTakeTurnsAndSurviveAnAbandonedTrail(t *testing.T) {
 			t.Fatalf("record %d is in the trail twice", r.Seq)
 		}
 		seen[string(r.Doc)] = true
+	}
+}
+
+// TestReplayIntoAStoreWithoutAccountMovesNothing: a journal beside a
+// database that has no account (a new one, restored or made, beside the
+// old database's journal) is another database's, and its records stay out.
+func TestReplayIntoAStoreWithoutAccountMovesNothing(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "coffer.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	jpath := filepath.Join(dir, "coffer.db-audit")
+	writeFrames(t, jpath, 1, 4, nil)
+	if err := ReplayJournal(t.Context(), db, jpath, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(trailRecords(t, db)); n != 0 {
+		t.Fatalf("the trail of a store without account received %d records from the journal", n)
+	}
+	// The trail opened on it numbers its frames after the old ones, and
+	// its own records do reach the store.
+	if err := db.Update(t.Context(), func(tx storage.Tx) error {
+		return tx.InsertAccount(&storage.Account{ID: "123456789012", Created: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	trail, err := New(db, Config{Journal: jpath, Log: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trail.Record(t.Context(), &Record{EventName: "GetSecretValue", RecipientAccountID: "123456789012"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := trail.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if recs := trailRecords(t, db); len(recs) != 1 || !bytes.Contains(recs[0].Doc, []byte(`"eventName":"GetSecretValue"`)) || bytes.Contains(recs[0].Doc, []byte(`"n":`)) {
+		t.Fatalf("trail after a new record: %d records; want only the new one", len(recs))
 	}
 }

@@ -170,7 +170,7 @@ func New(store storage.Store, cfg Config) (*Trail, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := j.replay(context.Background(), store, frames); err != nil {
+		if err := j.replay(context.Background(), store, frames, t.log); err != nil {
 			j.close()
 			return nil, err
 		}

@@ -83,7 +83,7 @@ func openStoreLog(ctx context.Context, cfg Config, log *slog.Logger) (storage.St
 		}
 		// Records a crash left in the audit journal join the trail before
 		// anyone reads it.
-		if err := audit.ReplayJournal(ctx, db, auditJournalPath(cfg)); err != nil {
+		if err := audit.ReplayJournal(ctx, db, auditJournalPath(cfg), log); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open store: %w", err)
 		}
