@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -74,21 +75,38 @@ func serverCommand(stdout, stderr io.Writer) *cobra.Command {
 		Storage:             os.Getenv("COFFER_STORAGE"),
 		AdminListen:         os.Getenv("COFFER_ADMIN_LISTEN"),
 		AuditFile:           os.Getenv("COFFER_AUDIT_FILE"),
-		AuditStdout:         os.Getenv("COFFER_AUDIT_STDOUT") == "true" || os.Getenv("COFFER_AUDIT_STDOUT") == "1",
 		AuditSyslog:         os.Getenv("COFFER_AUDIT_SYSLOG"),
 	}
-	if v := os.Getenv("COFFER_AUDIT_DIGEST_INTERVAL"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			cfg.AuditDigestInterval = d
+	// Typed settings from the environment; one that does not parse stops
+	// the server with its name rather than being ignored.
+	var envErrs []error
+	envDuration := func(name string, dst *time.Duration) {
+		if v := os.Getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				envErrs = append(envErrs, fmt.Errorf("%s=%q is not a positive duration (like 30s or 2m)", name, v))
+				return
+			}
+			*dst = d
 		}
 	}
-	if v := os.Getenv("COFFER_LEASE_TTL"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			cfg.LeaseTTL = d
+	envBool := func(name string, dst *bool) {
+		switch v := strings.ToLower(os.Getenv(name)); v {
+		case "":
+		case "1", "true", "on", "yes":
+			*dst = true
+		case "0", "false", "off", "no":
+			*dst = false
+		default:
+			envErrs = append(envErrs, fmt.Errorf("%s=%q is not on or off (true/false, 1/0)", name, v))
 		}
 	}
+	envDuration("COFFER_AUDIT_DIGEST_INTERVAL", &cfg.AuditDigestInterval)
+	envDuration("COFFER_LEASE_TTL", &cfg.LeaseTTL)
+	envBool("COFFER_AUDIT_STDOUT", &cfg.AuditStdout)
 	// Auditing is on unless turned off for a benchmark (no trail).
-	auditOn := os.Getenv("COFFER_AUDIT") != "off" && os.Getenv("COFFER_AUDIT") != "false"
+	auditOn := true
+	envBool("COFFER_AUDIT", &auditOn)
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the Secrets Manager API",
@@ -101,6 +119,9 @@ COFFER_ROOT_SECRET_ACCESS_KEY (the last three fix the first account and its root
 generated on first start and written to <data-dir>/credentials).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := errors.Join(envErrs...); err != nil {
+				return hinted{err, "see 'coffer server --help'"}
+			}
 			cfg.DisableAudit = !auditOn
 			if err := cfg.Validate(); err != nil {
 				return hinted{err, "see 'coffer server --help'"}
