@@ -227,16 +227,24 @@ func (s *failingStore) Update(ctx context.Context, fn func(storage.Tx) error) er
 	return s.Store.Update(ctx, fn)
 }
 
-func TestRecordRefusedWhileTheStoreFails(t *testing.T) {
+// failingTrail opens a store with an account, wraps it in a failingStore
+// and opens a journaled trail on it; the store closes when the test ends.
+func failingTrail(t *testing.T) (db storage.Store, store *failingStore, jpath string, trail *Trail) {
+	t.Helper()
 	dir := t.TempDir()
-	db := openSQLite(t, filepath.Join(dir, "coffer.db"))
-	defer db.Close()
-	store := &failingStore{Store: db}
-	jpath := filepath.Join(dir, "coffer.db-audit")
+	db = openSQLite(t, filepath.Join(dir, "coffer.db"))
+	t.Cleanup(func() { db.Close() })
+	store = &failingStore{Store: db}
+	jpath = filepath.Join(dir, "coffer.db-audit")
 	trail, err := New(store, Config{Journal: jpath, Log: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, store, jpath, trail
+}
+
+func TestRecordRefusedWhileTheStoreFails(t *testing.T) {
+	db, store, _, trail := failingTrail(t)
 	defer trail.Close()
 	rec := func() *Record { return &Record{EventName: "GetSecretValue", RecipientAccountID: "123456789012"} }
 	if err := trail.Record(t.Context(), rec()); err != nil {
@@ -327,15 +335,7 @@ func TestDecodeFramesStopsAtDamage(t *testing.T) {
 func TestJournalFilesTakeTurnsAndSurviveAnAbandonedTrail(t *testing.T) {
 	defer func(n int) { journalSize = n }(journalSize)
 	journalSize = 2048
-	dir := t.TempDir()
-	db := openSQLite(t, filepath.Join(dir, "coffer.db"))
-	defer db.Close()
-	store := &failingStore{Store: db}
-	jpath := filepath.Join(dir, "coffer.db-audit")
-	trail, err := New(store, Config{Journal: jpath, Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, store, jpath, trail := failingTrail(t)
 	acked := 0
 	record := func(i int) error {
 		err := trail.Record(t.Context(), &Record{EventName: "GetSecretValue", RecipientAccountID: "123456789012",
