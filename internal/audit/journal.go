@@ -87,21 +87,12 @@ type journalFile struct {
 	last int64 // seq of the last frame written since the file was started over
 }
 
-// frame is one decoded journal frame.
-type frame struct {
-	seq     int64
-	when    time.Time
-	account string
-	event   string
-	doc     []byte
-}
-
 // openJournal opens (making them when absent) the journal's files at
-// path+"0" and path+"1" and returns their frames in seq order. The caller
-// moves the frames after the store's mark (replay).
-func openJournal(path string) (*journal, []frame, error) {
+// path+"0" and path+"1" and returns their records in frame order (jseq
+// set). The caller moves those after the store's mark (replay).
+func openJournal(path string) (*journal, []*waiting, error) {
 	j := &journal{next: 1}
-	var frames []frame
+	var frames []*waiting
 	for i := range j.files {
 		f, fr, size, err := openJournalFile(fmt.Sprintf("%s%d", path, i))
 		if err != nil {
@@ -110,20 +101,20 @@ func openJournal(path string) (*journal, []frame, error) {
 		}
 		j.files[i] = journalFile{f: f, size: size}
 		if len(fr) > 0 {
-			j.files[i].last = fr[len(fr)-1].seq
+			j.files[i].last = fr[len(fr)-1].jseq
 			if j.files[i].last >= j.next {
 				j.next, j.cur = j.files[i].last+1, i
 			}
 		}
 		frames = append(frames, fr...)
 	}
-	slices.SortFunc(frames, func(a, b frame) int { return cmp.Compare(a.seq, b.seq) })
+	slices.SortFunc(frames, func(a, b *waiting) int { return cmp.Compare(a.jseq, b.jseq) })
 	return j, frames, nil
 }
 
 // openJournalFile opens one journal file, reads its frames and fills it
 // with zeros up to journalSize.
-func openJournalFile(path string) (*os.File, []frame, int64, error) {
+func openJournalFile(path string) (*os.File, []*waiting, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("audit: opening the journal: %w", err)
@@ -152,8 +143,8 @@ func openJournalFile(path string) (*os.File, []frame, int64, error) {
 // decodeFrames returns the whole frames at the start of data, in order,
 // and the length of data they take. It stops at the first frame that is
 // short, too long, fails its checksum or does not follow its predecessor.
-func decodeFrames(data []byte) ([]frame, int64) {
-	var frames []frame
+func decodeFrames(data []byte) ([]*waiting, int64) {
+	var frames []*waiting
 	off := 0
 	for len(data)-off >= frameHeader {
 		n := int(binary.LittleEndian.Uint32(data[off:]))
@@ -166,33 +157,34 @@ func decodeFrames(data []byte) ([]frame, int64) {
 			break
 		}
 		seq := int64(binary.LittleEndian.Uint64(body))
-		fr, ok := decodePayload(body[8:])
-		if !ok || (len(frames) > 0 && seq <= frames[len(frames)-1].seq) {
+		w, ok := decodePayload(body[8:])
+		if !ok || (len(frames) > 0 && seq <= frames[len(frames)-1].jseq) {
 			break
 		}
-		fr.seq = seq
-		frames = append(frames, fr)
+		w.jseq = seq
+		frames = append(frames, w)
 		off += frameHeader + n
 	}
 	return frames, int64(off)
 }
 
-func decodePayload(p []byte) (frame, bool) {
-	var fr frame
+// decodePayload returns the record of a frame's payload: what linking it
+// into the chain needs (time, account, event name, doc).
+func decodePayload(p []byte) (*waiting, bool) {
 	if len(p) < 8 {
-		return fr, false
+		return nil, false
 	}
-	fr.when = time.UnixMilli(int64(binary.LittleEndian.Uint64(p))).UTC()
+	w := &waiting{rec: &Record{}, when: time.UnixMilli(int64(binary.LittleEndian.Uint64(p))).UTC()}
 	p = p[8:]
 	var ok bool
-	if fr.account, p, ok = cutString(p); !ok {
-		return fr, false
+	if w.rec.RecipientAccountID, p, ok = cutString(p); !ok {
+		return nil, false
 	}
-	if fr.event, p, ok = cutString(p); !ok {
-		return fr, false
+	if w.rec.EventName, p, ok = cutString(p); !ok {
+		return nil, false
 	}
-	fr.doc = append([]byte(nil), p...)
-	return fr, true
+	w.doc = append([]byte(nil), p...)
+	return w, true
 }
 
 func cutString(p []byte) (string, []byte, bool) {
@@ -296,7 +288,7 @@ func (j *journal) close() error {
 // its database was replaced under the journal (a restore into a new
 // database file beside the old journal). Their records are not moved (log
 // says how many): the mark is set past them and the journal starts over.
-func (j *journal) replay(ctx context.Context, store storage.Store, frames []frame, log *slog.Logger) error {
+func (j *journal) replay(ctx context.Context, store storage.Store, frames []*waiting, log *slog.Logger) error {
 	var mark int64
 	var accounts int
 	if err := store.View(ctx, func(tx storage.Tx) error {
@@ -310,12 +302,12 @@ func (j *journal) replay(ctx context.Context, store storage.Store, frames []fram
 	}); err != nil {
 		return fmt.Errorf("audit: reading the journal mark: %w", err)
 	}
-	for len(frames) > 0 && frames[0].seq <= mark {
+	for len(frames) > 0 && frames[0].jseq <= mark {
 		frames = frames[1:]
 	}
 	if len(frames) > 0 && accounts == 0 {
 		// Setting the mark past them keeps them out for good.
-		last := frames[len(frames)-1].seq
+		last := frames[len(frames)-1].jseq
 		if err := store.Update(ctx, func(tx storage.Tx) error { return tx.SetAuditJournalMark(last) }); err != nil {
 			return fmt.Errorf("audit: setting the journal mark: %w", err)
 		}
@@ -327,24 +319,10 @@ func (j *journal) replay(ctx context.Context, store storage.Store, frames []fram
 	}
 	for len(frames) > 0 {
 		batch := frames[:min(len(frames), replayBatch)]
-		err := store.Update(ctx, func(tx storage.Tx) error {
-			seq, head, err := tx.AuditHead()
-			if err != nil {
-				return fmt.Errorf("audit: reading the head of the trail: %w", err)
-			}
-			for _, fr := range batch {
-				ar, err := link(tx, seq, head, fr.account, fr.event, fr.doc, fr.when)
-				if err != nil {
-					return err
-				}
-				seq, head = ar.Seq, ar.Hash
-			}
-			return tx.SetAuditJournalMark(batch[len(batch)-1].seq)
-		})
-		if err != nil {
+		if err := store.Update(ctx, func(tx storage.Tx) error { return linkGroup(tx, batch) }); err != nil {
 			return fmt.Errorf("audit: moving journaled records into the trail: %w", err)
 		}
-		mark = batch[len(batch)-1].seq
+		mark = batch[len(batch)-1].jseq
 		frames = frames[len(batch):]
 	}
 	j.next = max(j.next, mark+1)

@@ -93,15 +93,14 @@ type Trail struct {
 	// (their callers were answered at fdatasync), or, without a journal,
 	// the waiting Record calls themselves, answered at the store's commit.
 	// Everything queued while one transaction commits goes into the next.
-	mv        sync.Mutex
-	mvCond    *sync.Cond
-	pending   []*waiting
-	mvStop    bool         // the mover drains what is pending and stops
-	closing   bool         // Close began: the journal writer no longer waits for the backlog
-	moveErr   error        // the last move failed (journal only): Record refuses
-	moved     atomic.Int64 // the last journal frame known to be in the store
-	moving    sync.WaitGroup
-	retryWait time.Duration
+	mv      sync.Mutex
+	mvCond  *sync.Cond
+	pending []*waiting
+	mvStop  bool         // the mover drains what is pending and stops
+	closing bool         // Close began: the journal writer no longer waits for the backlog
+	moveErr error        // the last move failed (journal only): Record refuses
+	moved   atomic.Int64 // the last journal frame known to be in the store
+	moving  sync.WaitGroup
 }
 
 // waiting is a record on its way to the store.
@@ -109,9 +108,8 @@ type waiting struct {
 	doc  []byte
 	rec  *Record
 	when time.Time
-	jseq int64 // journal frame (0 without a journal)
-	ar   *storage.AuditRecord
-	done chan error // nil once answered from the journal
+	jseq int64      // journal frame (0 without a journal)
+	done chan error // answers the Record call (nil for a record replayed from the journal)
 }
 
 // Bounds of the pipeline.
@@ -262,7 +260,7 @@ func (t *Trail) append(tx storage.Tx, rec *Record) (*storage.AuditRecord, error)
 	if err != nil {
 		return nil, fmt.Errorf("audit: reading the head of the trail: %w", err)
 	}
-	return link(tx, seq, head, rec.RecipientAccountID, rec.EventName, doc, when)
+	return link(tx, seq, head, rec, doc, when)
 }
 
 // prepare fills rec's defaults and encodes it, refusing a record that
@@ -284,12 +282,12 @@ func (t *Trail) prepare(rec *Record) (doc []byte, when time.Time, err error) {
 }
 
 // link appends the encoded record after the head (seq, head) in tx.
-func link(tx storage.Tx, seq int64, head []byte, account, event string, doc []byte, when time.Time) (*storage.AuditRecord, error) {
+func link(tx storage.Tx, seq int64, head []byte, rec *Record, doc []byte, when time.Time) (*storage.AuditRecord, error) {
 	ar := &storage.AuditRecord{
 		Seq:       seq + 1,
 		Time:      when,
-		Account:   account,
-		EventName: event,
+		Account:   rec.RecipientAccountID,
+		EventName: rec.EventName,
 		Doc:       doc,
 		PrevHash:  head,
 		Hash:      ChainHash(head, doc),
@@ -322,7 +320,7 @@ func (t *Trail) Record(ctx context.Context, rec *Record) error {
 	switch {
 	case errors.Is(err, errClosed):
 		// After Close: a transaction of its own.
-		err = t.store.Update(ctx, func(tx storage.Tx) error { return t.commitGroup(tx, []*waiting{w}) })
+		err = t.store.Update(ctx, func(tx storage.Tx) error { return linkGroup(tx, []*waiting{w}) })
 	case err == nil:
 		err = <-done
 	}
@@ -486,13 +484,13 @@ func (t *Trail) moveLoop() {
 		batch := slices.Clone(t.pending[:min(len(t.pending), maxMove)])
 		t.mv.Unlock()
 
-		err := t.store.Update(context.Background(), func(tx storage.Tx) error { return t.commitGroup(tx, batch) })
+		err := t.store.Update(context.Background(), func(tx storage.Tx) error { return linkGroup(tx, batch) })
 		if t.journal == nil {
 			// Direct: the callers hear the outcome; nothing is retried.
 			for _, w := range batch {
 				w.done <- err
 			}
-			t.dequeue(len(batch), nil)
+			t.dequeue(len(batch))
 			continue
 		}
 		if err != nil {
@@ -512,19 +510,19 @@ func (t *Trail) moveLoop() {
 		}
 		failures, wait = 0, retryMin
 		t.moved.Store(batch[len(batch)-1].jseq)
-		t.dequeue(len(batch), nil)
+		t.dequeue(len(batch))
 	}
 }
 
-// dequeue drops the first n pending records (moved or answered) and sets
-// the move error.
-func (t *Trail) dequeue(n int, err error) {
+// dequeue drops the first n pending records, moved or answered, and
+// clears the move error.
+func (t *Trail) dequeue(n int) {
 	t.mv.Lock()
 	t.pending = slices.Delete(t.pending, 0, n)
 	if len(t.pending) == 0 && cap(t.pending) > 4*maxMove {
 		t.pending = nil
 	}
-	t.moveErr = err
+	t.moveErr = nil
 	t.mvCond.Broadcast()
 	t.mv.Unlock()
 }
@@ -541,19 +539,20 @@ func (t *Trail) sleep(d time.Duration) {
 	}
 }
 
-// commitGroup links every record of group after the head, in order, and
-// sets the journal mark to the last one's frame. A backend that re-runs the
-// closure gets a fresh head each time.
-func (t *Trail) commitGroup(tx storage.Tx, group []*waiting) error {
+// linkGroup links every record of group after the head, in order, and
+// sets the journal mark to the last one's frame (when journaled). A
+// backend that re-runs the closure gets a fresh head each time.
+func linkGroup(tx storage.Tx, group []*waiting) error {
 	seq, head, err := tx.AuditHead()
 	if err != nil {
 		return fmt.Errorf("audit: reading the head of the trail: %w", err)
 	}
 	for _, w := range group {
-		if w.ar, err = link(tx, seq, head, w.rec.RecipientAccountID, w.rec.EventName, w.doc, w.when); err != nil {
+		ar, err := link(tx, seq, head, w.rec, w.doc, w.when)
+		if err != nil {
 			return err
 		}
-		seq, head = w.ar.Seq, w.ar.Hash
+		seq, head = ar.Seq, ar.Hash
 	}
 	if last := group[len(group)-1].jseq; last > 0 {
 		return tx.SetAuditJournalMark(last)
