@@ -22,20 +22,19 @@ func CreateAccount(ctx context.Context, cfg Config, id string, out io.Writer) er
 	defer store.Close()
 	// The record (adminaudit.go) commits with the account, in its
 	// transaction; it names the account, never its key.
-	trail, err := adminTrail(store)
-	if err != nil {
-		return err
-	}
-	defer trail.Close()
-	ids := iam.New(store, root, cfg.Partition, time.Now)
-	ids.SetTrail(trail)
 	params := map[string]any{}
 	if id != "" {
 		params["accountId"] = id
 	}
-	p := audit.NewPending(adminRecord("AccountCreate", id, "", params))
-	account, keyID, secret, err := ids.CreateAccount(audit.WithPending(ctx, p), id)
-	if err := finishAdmin(ctx, trail, p, err, map[string]any{"accountId": account}); err != nil {
+	var account, keyID, secret string
+	err = recordAdmin(ctx, store, adminRecord("AccountCreate", id, "", params), func(ctx context.Context, t *audit.Trail) (map[string]any, error) {
+		ids := iam.New(store, root, cfg.Partition, time.Now)
+		ids.SetTrail(t)
+		var err error
+		account, keyID, secret, err = ids.CreateAccount(ctx, id)
+		return map[string]any{"accountId": account}, err
+	})
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, `coffer: created account %s with a root access key; it is printed this once and kept nowhere else

@@ -108,14 +108,17 @@ func finishAdmin(ctx context.Context, t *audit.Trail, p *audit.Pending, cmdErr e
 	return cmdErr
 }
 
-// recordAdmin runs a command (fn) and records its outcome in store.
-func recordAdmin(ctx context.Context, store storage.Store, rec *audit.Record, fn func(ctx context.Context) (map[string]any, error)) error {
+// recordAdmin runs a command (fn) and records its outcome in store. fn
+// gets a context carrying the pending record and the trail: a change that
+// commits the record in its own transaction (iam, the function registry)
+// uses both; otherwise the record is written after fn.
+func recordAdmin(ctx context.Context, store storage.Store, rec *audit.Record, fn func(ctx context.Context, t *audit.Trail) (map[string]any, error)) error {
 	t, err := adminTrail(store)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
 	p := audit.NewPending(rec)
-	resp, err := fn(ctx)
+	resp, err := fn(audit.WithPending(ctx, p), t)
 	return finishAdmin(ctx, t, p, err, resp)
 }

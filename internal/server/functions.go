@@ -70,15 +70,9 @@ func recordFunctions(ctx context.Context, cfg Config, account string, name strin
 		return err
 	}
 	defer store.Close()
-	trail, err := adminTrail(store)
-	if err != nil {
-		return err
-	}
-	defer trail.Close()
-	reg := function.New(store, nil, function.Config{Root: root, Partition: cfg.Partition, Trail: trail})
-	p := audit.NewPending(adminRecord(name, account, "", params))
-	resp, err := fn(audit.WithPending(ctx, p), reg, account)
-	return finishAdmin(ctx, trail, p, err, resp)
+	return recordAdmin(ctx, store, adminRecord(name, account, "", params), func(ctx context.Context, t *audit.Trail) (map[string]any, error) {
+		return fn(ctx, function.New(store, nil, function.Config{Root: root, Partition: cfg.Partition, Trail: t}), account)
+	})
 }
 
 // CreateFunction registers a custom rotation function in account ("" is

@@ -146,7 +146,7 @@ func Backup(ctx context.Context, cfg Config, w io.Writer, progress func(n int64)
 	}
 	// The command's record (adminaudit.go), once the snapshot is complete:
 	// it is not in the snapshot it describes.
-	if err := recordAdmin(ctx, store, adminRecord("Backup", "", "", nil), func(context.Context) (map[string]any, error) {
+	if err := recordAdmin(ctx, store, adminRecord("Backup", "", "", nil), func(context.Context, *audit.Trail) (map[string]any, error) {
 		return map[string]any{"records": sw.Count()}, nil
 	}); err != nil {
 		return sw.Count(), fmt.Errorf("backup: %w", err)
@@ -173,7 +173,7 @@ func Restore(ctx context.Context, cfg Config, r io.Reader, progress func(n int64
 	}
 	// The command's record (adminaudit.go), appended to the restored
 	// trail in the restored store.
-	if err := recordAdmin(ctx, store, adminRecord("Restore", "", "", nil), func(context.Context) (map[string]any, error) {
+	if err := recordAdmin(ctx, store, adminRecord("Restore", "", "", nil), func(context.Context, *audit.Trail) (map[string]any, error) {
 		return map[string]any{"records": n}, nil
 	}); err != nil {
 		return n, fmt.Errorf("restore: %w", err)
