@@ -56,14 +56,27 @@ func sqlitePath(cfg Config) string {
 	return rest
 }
 
-// openStore opens the store cfg.Storage chooses: SQLite (the default) or
-// PostgreSQL. It is the only place that knows both drivers.
+// openStore opens the store cfg.Storage chooses for an administrative
+// command: records a crash left in the embedded store's audit journal join
+// the trail first (the server's own trail does that when it opens the
+// journal), so the command sees the whole trail.
 func openStore(ctx context.Context, cfg Config) (storage.Store, error) {
-	return openStoreLog(ctx, cfg, slog.New(slog.DiscardHandler))
+	db, err := openStoreLog(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	if path := auditJournalPath(cfg); path != "" {
+		if err := audit.ReplayJournal(ctx, db, path, slog.Default()); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	return db, nil
 }
 
-// openStoreLog is openStore with a logger for the store's own messages
-// (schema migrations).
+// openStoreLog opens the store cfg.Storage chooses: SQLite (the default)
+// or PostgreSQL, with a logger for the store's own messages (schema
+// migrations). It is the only place that knows both drivers.
 func openStoreLog(ctx context.Context, cfg Config, log *slog.Logger) (storage.Store, error) {
 	kind, err := storageKind(cfg.Storage)
 	if err != nil {
@@ -79,12 +92,6 @@ func openStoreLog(ctx context.Context, cfg Config, log *slog.Logger) (storage.St
 	default:
 		db, err := sqlite.Open(ctx, sqlitePath(cfg))
 		if err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
-		}
-		// Records a crash left in the audit journal join the trail before
-		// anyone reads it.
-		if err := audit.ReplayJournal(ctx, db, auditJournalPath(cfg), log); err != nil {
-			db.Close()
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		return db, nil
