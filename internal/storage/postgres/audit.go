@@ -83,49 +83,25 @@ func (t *tx) AuditRecords(after int64, limit int) ([]*storage.AuditRecord, error
 	if limit > 0 {
 		lim = new(int64(limit))
 	}
-	var out []*storage.AuditRecord
-	err := t.rows(fmt.Sprintf("audit records after %d", after),
+	return records(t, fmt.Sprintf("audit records after %d", after),
 		"SELECT "+auditCols+" FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2",
-		[]any{after, lim}, func(r pgx.Rows) error {
-			a, err := scanAuditRecord(r)
-			if err == nil {
-				out = append(out, a)
-			}
-			return err
-		})
-	return out, err
+		[]any{after, lim}, scanAuditRecord)
 }
 
 func (t *tx) InsertAuditDigest(d *storage.AuditDigest) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := fmt.Sprintf("insert audit digest %d", d.Seq)
-	tag, err := t.exec(op, "INSERT INTO audit_digests ("+auditDigestCols+`)
+	return t.inserted(fmt.Sprintf("insert audit digest %d", d.Seq), "INSERT INTO audit_digests ("+auditDigestCols+`)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 		d.Seq, blob(d.Hash), toMillis(d.Time), d.KeyID, blob(d.Signature))
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return conflict(op)
-	}
-	return nil
 }
 
 func (t *tx) AuditDigests() ([]*storage.AuditDigest, error) {
 	if err := t.usable(); err != nil {
 		return nil, err
 	}
-	var out []*storage.AuditDigest
-	err := t.rows("audit digests", "SELECT "+auditDigestCols+" FROM audit_digests ORDER BY seq", nil, func(r pgx.Rows) error {
-		d, err := scanAuditDigest(r)
-		if err == nil {
-			out = append(out, d)
-		}
-		return err
-	})
-	return out, err
+	return records(t, "audit digests", "SELECT "+auditDigestCols+" FROM audit_digests ORDER BY seq", nil, scanAuditDigest)
 }
 
 // AuditJournalMark reads the mark; in an Update it locks the row (FOR

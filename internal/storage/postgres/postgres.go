@@ -37,7 +37,6 @@ const defaultMaxConns = 16
 // DB is a storage.Store on PostgreSQL. It is safe for concurrent use.
 type DB struct {
 	pool   *pool
-	url    *pgx.ConnConfig
 	log    *slog.Logger
 	closed atomic.Bool
 	// retries counts closures re-run after a serialization failure (tests
@@ -68,7 +67,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*DB, error) {
 		// pgx's error may quote the URL, password included: do not wrap it.
 		return nil, errors.New("postgres: invalid connection URL")
 	}
-	db := &DB{url: cfg, log: slog.New(slog.DiscardHandler)}
+	db := &DB{log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(db)
 	}

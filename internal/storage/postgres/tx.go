@@ -130,6 +130,19 @@ func (t *tx) changed(op, sql string, args ...any) error {
 	return nil
 }
 
+// inserted is exec for an INSERT ... ON CONFLICT DO NOTHING of one row:
+// none is ErrConflict.
+func (t *tx) inserted(op, sql string, args ...any) error {
+	tag, err := t.exec(op, sql, args...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return conflict(op)
+	}
+	return nil
+}
+
 // row runs a query of at most one row and scans it into dest; no row is
 // ErrNotFound.
 func (t *tx) row(op, sql string, args []any, dest ...any) error {
@@ -190,6 +203,34 @@ func (t *tx) rows(op, sql string, args []any, scan func(pgx.Rows) error) error {
 	return nil
 }
 
+// record runs a query of at most one row and returns it as scan reads it;
+// no row is ErrNotFound. (It goes through rows, so that an error of scan is
+// not taken for one of the database.)
+func record[T any](t *tx, op, sql string, args []any, scan func(pgx.Row) (*T, error)) (*T, error) {
+	var rec *T
+	err := t.rows(op, sql, args, func(r pgx.Rows) (err error) {
+		rec, err = scan(r)
+		return err
+	})
+	if err == nil && rec == nil {
+		err = notFound(op)
+	}
+	return rec, err
+}
+
+// records runs a query and returns its rows as scan reads them.
+func records[T any](t *tx, op, sql string, args []any, scan func(pgx.Row) (T, error)) ([]T, error) {
+	var out []T
+	err := t.rows(op, sql, args, func(r pgx.Rows) error {
+		v, err := scan(r)
+		if err == nil {
+			out = append(out, v)
+		}
+		return err
+	})
+	return out, err
+}
+
 // toMillis encodes t as unix milliseconds in UTC, rounding down; the zero
 // time is 0 (as in SQLite).
 func toMillis(t time.Time) int64 {
@@ -220,16 +261,8 @@ func (t *tx) InsertAccount(a *storage.Account) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := "insert account " + a.ID
-	tag, err := t.exec(op, "INSERT INTO accounts (id, created_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+	return t.inserted("insert account "+a.ID, "INSERT INTO accounts (id, created_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
 		a.ID, toMillis(a.Created))
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return conflict(op)
-	}
-	return nil
 }
 
 func (t *tx) Account(id string) (*storage.Account, error) {
@@ -279,32 +312,15 @@ func (t *tx) InsertAccessKey(k *storage.AccessKey) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := "insert access key " + k.ID
-	tag, err := t.exec(op, "INSERT INTO access_keys ("+accessKeyCols+") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+	return t.inserted("insert access key "+k.ID, "INSERT INTO access_keys ("+accessKeyCols+") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
 		k.ID, k.Account, k.Principal, blob(k.SecretCiphertext), k.Active, toMillis(k.Created))
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return conflict(op)
-	}
-	return nil
 }
 
 func (t *tx) AccessKey(id string) (*storage.AccessKey, error) {
 	if err := t.usable(); err != nil {
 		return nil, err
 	}
-	op := "access key " + id
-	var k *storage.AccessKey
-	err := t.rows(op, "SELECT "+accessKeyCols+" FROM access_keys WHERE id = $1"+t.forUpdate(), []any{id}, func(r pgx.Rows) (err error) {
-		k, err = scanAccessKey(r)
-		return err
-	})
-	if err == nil && k == nil {
-		err = notFound(op)
-	}
-	return k, err
+	return record(t, "access key "+id, "SELECT "+accessKeyCols+" FROM access_keys WHERE id = $1"+t.forUpdate(), []any{id}, scanAccessKey)
 }
 
 func (t *tx) UpdateAccessKey(k *storage.AccessKey) error {
@@ -327,17 +343,9 @@ func (t *tx) AccessKeys(account, principal string) ([]*storage.AccessKey, error)
 	if err := t.usable(); err != nil {
 		return nil, err
 	}
-	var out []*storage.AccessKey
-	err := t.rows("access keys of "+principal, "SELECT "+accessKeyCols+
+	return records(t, "access keys of "+principal, "SELECT "+accessKeyCols+
 		" FROM access_keys WHERE account = $1 AND principal = $2 ORDER BY created_ms, id",
-		[]any{account, principal}, func(r pgx.Rows) error {
-			k, err := scanAccessKey(r)
-			if err == nil {
-				out = append(out, k)
-			}
-			return err
-		})
-	return out, err
+		[]any{account, principal}, scanAccessKey)
 }
 
 // IAM entities.
@@ -378,34 +386,18 @@ func (t *tx) InsertEntity(e *storage.Entity) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := entityOp("insert", e.Account, e.Kind, e.Name)
-	tag, err := t.exec(op, `INSERT INTO iam_entities (account, kind, name_key, name, id, path, created_ms, doc)
+	return t.inserted(entityOp("insert", e.Account, e.Kind, e.Name), `INSERT INTO iam_entities (account, kind, name_key, name, id, path, created_ms, doc)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
 		e.Account, string(e.Kind), entityKey(e.Name), e.Name, e.ID, e.Path, toMillis(e.Created), entityDoc(e.Doc))
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return conflict(op)
-	}
-	return nil
 }
 
 func (t *tx) Entity(account string, kind storage.EntityKind, name string) (*storage.Entity, error) {
 	if err := t.usable(); err != nil {
 		return nil, err
 	}
-	op := entityOp("read", account, kind, name)
-	var e *storage.Entity
-	err := t.rows(op, "SELECT "+entityCols+" FROM iam_entities WHERE account = $1 AND kind = $2 AND name_key = $3"+t.forUpdate(),
-		[]any{account, string(kind), entityKey(name)}, func(r pgx.Rows) (err error) {
-			e, err = scanEntity(r)
-			return err
-		})
-	if err == nil && e == nil {
-		err = notFound(op)
-	}
-	return e, err
+	return record(t, entityOp("read", account, kind, name),
+		"SELECT "+entityCols+" FROM iam_entities WHERE account = $1 AND kind = $2 AND name_key = $3"+t.forUpdate(),
+		[]any{account, string(kind), entityKey(name)}, scanEntity)
 }
 
 func (t *tx) UpdateEntity(e *storage.Entity) error {
@@ -431,17 +423,9 @@ func (t *tx) Entities(account string, kind storage.EntityKind) ([]*storage.Entit
 	if err := t.usable(); err != nil {
 		return nil, err
 	}
-	var out []*storage.Entity
-	err := t.rows(fmt.Sprintf("%ss of %s", kind, account), "SELECT "+entityCols+
+	return records(t, fmt.Sprintf("%ss of %s", kind, account), "SELECT "+entityCols+
 		" FROM iam_entities WHERE account = $1 AND kind = $2 ORDER BY name_key, name",
-		[]any{account, string(kind)}, func(r pgx.Rows) error {
-			e, err := scanEntity(r)
-			if err == nil {
-				out = append(out, e)
-			}
-			return err
-		})
-	return out, err
+		[]any{account, string(kind)}, scanEntity)
 }
 
 // Keys.
@@ -450,17 +434,9 @@ func (t *tx) InsertKey(k *storage.Key) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := fmt.Sprintf("insert key %s/%s/%s", k.Account, k.Region, k.KeyID)
-	tag, err := t.exec(op, `INSERT INTO keys (account, region, key_id, material, created_ms)
+	return t.inserted(fmt.Sprintf("insert key %s/%s/%s", k.Account, k.Region, k.KeyID), `INSERT INTO keys (account, region, key_id, material, created_ms)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 		k.Account, k.Region, k.KeyID, blob(k.Material), toMillis(k.Created))
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return conflict(op)
-	}
-	return nil
 }
 
 func (t *tx) Key(account, region, keyID string) (*storage.Key, error) {
@@ -485,6 +461,7 @@ func (t *tx) Key(account, region, keyID string) (*storage.Key, error) {
 const secretCols = `arn, account, region, name, description, kms_key_id, type,
 	tags, tags_set, stages, created_ms, last_changed_ms, last_accessed_ms, deletion_ms, attrs`
 
+// secretArgs returns the values of secretCols for s, then its search digest.
 func secretArgs(s *storage.Secret) ([]any, error) {
 	var tags, stages *string
 	if len(s.Tags) > 0 {
@@ -501,11 +478,15 @@ func secretArgs(s *storage.Secret) ([]any, error) {
 		}
 		stages = new(string(b))
 	}
+	digest, err := storage.IndexDigest(s)
+	if err != nil {
+		return nil, err
+	}
 	return []any{
 		s.ARN, s.Account, s.Region, s.Name, s.Description, s.KmsKeyID, s.Type,
 		tags, s.TagsSet, stages,
 		toMillis(s.Created), toMillis(s.LastChanged), toMillis(s.LastAccessed), toMillis(s.DeletionDate),
-		blob(s.Attrs),
+		blob(s.Attrs), digest,
 	}, nil
 }
 
@@ -550,16 +531,12 @@ func (t *tx) InsertSecret(s *storage.Secret) error {
 	if err != nil {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
-	digest, err := storage.IndexDigest(s)
-	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
 	// A taken ARN or name inserts nothing: ErrConflict without an error
 	// of the database, so the transaction stays usable.
 	var id int64
 	err = t.row(op, "INSERT INTO secrets ("+secretCols+`, search_digest)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-		ON CONFLICT DO NOTHING RETURNING search_id`, append(args, digest), &id)
+		ON CONFLICT DO NOTHING RETURNING search_id`, args, &id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return conflict(op)
 	}
@@ -578,10 +555,6 @@ func (t *tx) UpdateSecret(s *storage.Secret) error {
 	if err != nil {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
-	digest, err := storage.IndexDigest(s)
-	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
 	// The name check in the statement keeps a taken name from raising a
 	// unique violation (which would abort the transaction).
 	var id int64
@@ -592,22 +565,29 @@ func (t *tx) UpdateSecret(s *storage.Secret) error {
 		last_changed_ms = $12, last_accessed_ms = $13, deletion_ms = $14, attrs = $15, search_digest = $16
 		FROM old WHERE s.arn = old.arn AND NOT EXISTS (SELECT 1 FROM secrets AS o
 			WHERE o.account = $2 AND o.region = $3 AND o.name = $4 AND o.arn <> $1)
-		RETURNING s.search_id, old.search_digest IS DISTINCT FROM $16`, append(args, digest), &id, &reindex)
+		RETURNING s.search_id, old.search_digest IS DISTINCT FROM $16`, args, &id, &reindex)
 	if errors.Is(err, storage.ErrNotFound) {
 		// The secret is missing, or the name is another secret's.
-		var exists bool
-		if err := t.row(op, "SELECT EXISTS (SELECT 1 FROM secrets WHERE arn = $1)", []any{s.ARN}, &exists); err != nil {
-			return err
-		}
-		if exists {
-			return conflict(op)
-		}
-		return notFound(op)
+		return t.conflictOrMissing(op, s.ARN, notFound(op))
 	}
 	if err != nil || !reindex {
 		return err
 	}
 	return t.indexRows(op, id, s, true)
+}
+
+// conflictOrMissing is the error of a write of op that changed no row of
+// the secret arn or its versions: ErrConflict when the secret exists,
+// missing when it does not.
+func (t *tx) conflictOrMissing(op, arn string, missing error) error {
+	var exists bool
+	if err := t.row(op, "SELECT EXISTS (SELECT 1 FROM secrets WHERE arn = $1)", []any{arn}, &exists); err != nil {
+		return err
+	}
+	if exists {
+		return conflict(op)
+	}
+	return missing
 }
 
 // indexRows writes the filter index rows of s under id (replacing the old
@@ -687,15 +667,7 @@ func (t *tx) secret(op, where string, args ...any) (*storage.Secret, error) {
 	if err := t.usable(); err != nil {
 		return nil, err
 	}
-	var s *storage.Secret
-	err := t.rows(op, "SELECT "+secretCols+" FROM secrets WHERE "+where+t.forUpdate(), args, func(r pgx.Rows) (err error) {
-		s, err = scanSecret(r)
-		return err
-	})
-	if err == nil && s == nil {
-		err = notFound(op)
-	}
-	return s, err
+	return record(t, op, "SELECT "+secretCols+" FROM secrets WHERE "+where+t.forUpdate(), args, scanSecret)
 }
 
 func (t *tx) SecretByName(account, region, name string) (*storage.Secret, error) {
@@ -728,14 +700,7 @@ func (t *tx) InsertVersion(v *storage.Version) error {
 		ON CONFLICT DO NOTHING RETURNING seq`,
 		[]any{v.SecretARN, v.VersionID, toMillis(v.Created), toMillis(v.LastAccessed), v.KmsKeyID, v.Binary, v.Ciphertext}, &seq)
 	if errors.Is(err, storage.ErrNotFound) {
-		var exists bool
-		if err := t.row(op, "SELECT EXISTS (SELECT 1 FROM secrets WHERE arn = $1)", []any{v.SecretARN}, &exists); err != nil {
-			return err
-		}
-		if exists {
-			return conflict(op)
-		}
-		return fmt.Errorf("postgres: %s: no such secret: %w", op, storage.ErrNotFound)
+		return t.conflictOrMissing(op, v.SecretARN, fmt.Errorf("postgres: %s: no such secret: %w", op, storage.ErrNotFound))
 	}
 	if err != nil {
 		return err
@@ -790,17 +755,9 @@ func (t *tx) Version(secretARN, versionID string) (*storage.Version, error) {
 	if err := t.usable(); err != nil {
 		return nil, err
 	}
-	op := fmt.Sprintf("version %s of %s", versionID, secretARN)
-	var v *storage.Version
-	err := t.rows(op, "SELECT "+versionCols+", ciphertext IS NOT NULL, ciphertext FROM versions WHERE secret_arn = $1 AND version_id = $2",
-		[]any{secretARN, versionID}, func(r pgx.Rows) (err error) {
-			v, err = scanVersion(r, true)
-			return err
-		})
-	if err == nil && v == nil {
-		err = notFound(op)
-	}
-	return v, err
+	return record(t, fmt.Sprintf("version %s of %s", versionID, secretARN),
+		"SELECT "+versionCols+", ciphertext IS NOT NULL, ciphertext FROM versions WHERE secret_arn = $1 AND version_id = $2",
+		[]any{secretARN, versionID}, func(r pgx.Row) (*storage.Version, error) { return scanVersion(r, true) })
 }
 
 func (t *tx) Versions(secretARN string, withValues bool) ([]*storage.Version, error) {
@@ -811,16 +768,8 @@ func (t *tx) Versions(secretARN string, withValues bool) ([]*storage.Version, er
 	if withValues {
 		cols += ", ciphertext IS NOT NULL, ciphertext"
 	}
-	var out []*storage.Version
-	err := t.rows("versions of "+secretARN, "SELECT "+cols+" FROM versions WHERE secret_arn = $1 ORDER BY created_ms, seq",
-		[]any{secretARN}, func(r pgx.Rows) error {
-			v, err := scanVersion(r, withValues)
-			if err == nil {
-				out = append(out, v)
-			}
-			return err
-		})
-	return out, err
+	return records(t, "versions of "+secretARN, "SELECT "+cols+" FROM versions WHERE secret_arn = $1 ORDER BY created_ms, seq",
+		[]any{secretARN}, func(r pgx.Row) (*storage.Version, error) { return scanVersion(r, withValues) })
 }
 
 func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }

@@ -102,24 +102,7 @@ func (t *tx) AuditRecords(after int64, limit int) ([]*storage.AuditRecord, error
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	op := fmt.Sprintf("audit records after %d", after)
-	rows, err := t.c.query(stAuditRecords, after, limit)
-	if err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	defer rows.Close()
-	var out []*storage.AuditRecord
-	for rows.Next() {
-		a, err := scanAuditRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	return out, nil
+	return records(t, fmt.Sprintf("audit records after %d", after), scanAuditRecord, stAuditRecords, after, limit)
 }
 
 func (t *tx) InsertAuditDigest(d *storage.AuditDigest) error {
@@ -137,24 +120,7 @@ func (t *tx) AuditDigests() ([]*storage.AuditDigest, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	const op = "audit digests"
-	rows, err := t.c.query(stAuditDigests)
-	if err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	defer rows.Close()
-	var out []*storage.AuditDigest
-	for rows.Next() {
-		d, err := scanAuditDigest(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	return out, nil
+	return records(t, "audit digests", scanAuditDigest, stAuditDigests)
 }
 
 func (t *tx) AuditJournalMark() (int64, error) {
@@ -176,13 +142,9 @@ func (t *tx) SetAuditJournalMark(mark int64) error {
 	if mark < 0 {
 		return fmt.Errorf("sqlite: %s: negative mark", op)
 	}
-	res, err := t.c.exec(stSetAuditJournalMark, mark)
+	n, err := t.affected(op, stSetAuditJournalMark, mark)
 	if err != nil {
-		return t.fail(op, err, "")
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return t.fail(op, err, "")
+		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("sqlite: %s: below the stored mark: %w", op, storage.ErrConflict)

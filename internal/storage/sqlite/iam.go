@@ -17,76 +17,37 @@ func (t *tx) Accounts() ([]*storage.Account, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	const op = "accounts"
-	rows, err := t.c.query(stAccounts)
-	if err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	defer rows.Close()
-	var out []*storage.Account
-	for rows.Next() {
+	return records(t, "accounts", func(r *sql.Rows) (*storage.Account, error) {
 		var a storage.Account
 		var created int64
-		if err := rows.Scan(&a.ID, &created); err != nil {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		if err := r.Scan(&a.ID, &created); err != nil {
+			return nil, err
 		}
 		a.Created = fromMillis(created)
-		out = append(out, &a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	return out, nil
+		return &a, nil
+	}, stAccounts)
 }
 
 func (t *tx) UpdateAccessKey(k *storage.AccessKey) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := "update access key " + k.ID
-	res, err := t.c.exec(stUpdateAccessKey, k.ID, k.Account, k.Principal, blob(k.SecretCiphertext), k.Active, toMillis(k.Created))
-	if err != nil {
-		return t.fail(op, err, "")
-	}
-	return t.changed(op, res)
+	return t.changed("update access key "+k.ID, stUpdateAccessKey,
+		k.ID, k.Account, k.Principal, blob(k.SecretCiphertext), k.Active, toMillis(k.Created))
 }
 
 func (t *tx) DeleteAccessKey(id string) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := "delete access key " + id
-	res, err := t.c.exec(stDeleteAccessKey, id)
-	if err != nil {
-		return t.fail(op, err, "")
-	}
-	return t.changed(op, res)
+	return t.changed("delete access key "+id, stDeleteAccessKey, id)
 }
 
 func (t *tx) AccessKeys(account, principal string) ([]*storage.AccessKey, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	op := "access keys of " + principal
-	rows, err := t.c.query(stAccessKeys, account, principal)
-	if err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	defer rows.Close()
-	var out []*storage.AccessKey
-	for rows.Next() {
-		var k storage.AccessKey
-		var created int64
-		if err := rows.Scan(&k.ID, &k.Account, &k.Principal, &k.SecretCiphertext, &k.Active, &created); err != nil {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
-		}
-		k.Created = fromMillis(created)
-		out = append(out, &k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	return out, nil
+	return records(t, "access keys of "+principal, scanAccessKey, stAccessKeys, account, principal)
 }
 
 // entityKey is the name_key of an entity: names compare case-insensitively. Lower-casing is
@@ -149,47 +110,20 @@ func (t *tx) UpdateEntity(e *storage.Entity) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := entityOp("update", e.Account, e.Kind, e.Name)
-	res, err := t.c.exec(stUpdateEntity, e.Account, string(e.Kind), entityKey(e.Name), e.Name, e.ID, e.Path,
-		toMillis(e.Created), entityDoc(e.Doc))
-	if err != nil {
-		return t.fail(op, err, "")
-	}
-	return t.changed(op, res)
+	return t.changed(entityOp("update", e.Account, e.Kind, e.Name), stUpdateEntity,
+		e.Account, string(e.Kind), entityKey(e.Name), e.Name, e.ID, e.Path, toMillis(e.Created), entityDoc(e.Doc))
 }
 
 func (t *tx) DeleteEntity(account string, kind storage.EntityKind, name string) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := entityOp("delete", account, kind, name)
-	res, err := t.c.exec(stDeleteEntity, account, string(kind), entityKey(name))
-	if err != nil {
-		return t.fail(op, err, "")
-	}
-	return t.changed(op, res)
+	return t.changed(entityOp("delete", account, kind, name), stDeleteEntity, account, string(kind), entityKey(name))
 }
 
 func (t *tx) Entities(account string, kind storage.EntityKind) ([]*storage.Entity, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	op := fmt.Sprintf("%ss of %s", kind, account)
-	rows, err := t.c.query(stEntities, account, string(kind))
-	if err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	defer rows.Close()
-	var out []*storage.Entity
-	for rows.Next() {
-		e, err := scanEntity(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	return out, nil
+	return records(t, fmt.Sprintf("%ss of %s", kind, account), scanEntity, stEntities, account, string(kind))
 }

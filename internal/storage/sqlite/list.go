@@ -167,39 +167,16 @@ func (t *tx) ListSecrets(q storage.SecretQuery) ([]*storage.Secret, error) {
 
 	if len(filters) == 0 && q.SortBy == storage.SortCreated && !q.Desc {
 		// The default listing: prepared once per connection.
-		var rows *sql.Rows
-		if q.After == nil {
-			rows, err = t.c.query(stListSecretsFirst, q.Account, q.Region, q.IncludeDeleted, limit)
-		} else {
-			rows, err = t.c.query(stListSecretsAfter, q.Account, q.Region, q.IncludeDeleted, limit,
-				toMillis(q.After.Created), q.After.ARN)
+		id, args := stListSecretsFirst, []any{q.Account, q.Region, q.IncludeDeleted, limit}
+		if q.After != nil {
+			id, args = stListSecretsAfter, append(args, toMillis(q.After.Created), q.After.ARN)
 		}
-		return t.scanList(op, rows, err)
+		return records(t, op, scanSecret, id, args...)
 	}
 
 	p := &planner{t: t, q: q, ord: ord, filters: filters, limit: limit, counts: map[term]int{}}
 	out, err := p.run()
 	if err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	return out, nil
-}
-
-// scanList reads the secrets of a list query.
-func (t *tx) scanList(op string, rows *sql.Rows, err error) ([]*storage.Secret, error) {
-	if err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	defer rows.Close()
-	var out []*storage.Secret
-	for rows.Next() {
-		s, err := scanSecret(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, t.fail(op, err, "")
 	}
 	return out, nil

@@ -32,6 +32,22 @@ func TestConformanceListPlans(t *testing.T) {
 	}
 }
 
+// insertSecrets inserts secs in one Update.
+func insertSecrets(t *testing.T, db *DB, secs []*storage.Secret) {
+	t.Helper()
+	err := db.Update(t.Context(), func(tx storage.Tx) error {
+		for _, s := range secs {
+			if err := tx.InsertSecret(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // explain returns the query plan of a statement, its steps joined by "; ".
 func explain(t *testing.T, db *DB, query string, args ...any) string {
 	t.Helper()
@@ -150,17 +166,7 @@ func TestListSecretsPlanner(t *testing.T) {
 		}
 		secs = append(secs, s)
 	}
-	err := db.Update(t.Context(), func(tx storage.Tx) error {
-		for _, s := range secs {
-			if err := tx.InsertSecret(s); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	insertSecrets(t, db, secs)
 	flt := func(key storage.FilterKey, vs ...string) storage.Filter {
 		f := storage.Filter{Key: key}
 		for _, v := range vs {
@@ -241,17 +247,7 @@ func TestMigrationBackfillsFilterIndex(t *testing.T) {
 		}
 		secs = append(secs, s)
 	}
-	err = db.Update(t.Context(), func(tx storage.Tx) error {
-		for _, s := range secs {
-			if err := tx.InsertSecret(s); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	insertSecrets(t, db, secs)
 	// Take the database back to schema version 1.
 	for _, stmt := range []string{
 		"DROP TABLE audit_journal", // 0006

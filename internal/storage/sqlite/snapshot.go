@@ -34,11 +34,8 @@ func (db *DB) Export(ctx context.Context, emit func(storage.Record) error) error
 		}{
 			{"export access keys", "SELECT id, account, principal, secret_ciphertext, active, created_ms FROM access_keys ORDER BY id",
 				func(r *sql.Rows) (storage.Record, error) {
-					var k storage.AccessKey
-					var created int64
-					err := r.Scan(&k.ID, &k.Account, &k.Principal, &k.SecretCiphertext, &k.Active, &created)
-					k.Created = fromMillis(created)
-					return storage.Record{AccessKey: &k}, err
+					k, err := scanAccessKey(r)
+					return storage.Record{AccessKey: k}, err
 				}},
 			{"export entities", "SELECT account, kind, name, id, path, created_ms, doc FROM iam_entities ORDER BY account, kind, name_key",
 				func(r *sql.Rows) (storage.Record, error) {

@@ -345,21 +345,7 @@ func TestListSecretsUsesIndex(t *testing.T) {
 		stListSecretsFirst: {"a", "r", false, 10},
 		stListSecretsAfter: {"a", "r", false, 10, 0, ""},
 	} {
-		rows, err := db.w.c.sc.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+queries[id], args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		p := strings.Join(plan, "; ")
+		p := explain(t, db, queries[id], args...)
 		if !strings.Contains(p, "secrets_by_created") || strings.Contains(p, "TEMP B-TREE") {
 			t.Errorf("plan of %s: %s", queries[id], p)
 		}

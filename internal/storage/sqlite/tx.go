@@ -118,11 +118,24 @@ func (t *tx) fail(op string, err error, notFound string) error {
 	return err
 }
 
-// changed reports ErrNotFound when an UPDATE or DELETE touched no row.
-func (t *tx) changed(op string, res sql.Result) error {
+// affected runs a statement and returns how many rows it changed.
+func (t *tx) affected(op string, id stmtID, args ...any) (int64, error) {
+	res, err := t.c.exec(id, args...)
+	if err != nil {
+		return 0, t.fail(op, err, "")
+	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return t.fail(op, err, "")
+		return 0, t.fail(op, err, "")
+	}
+	return n, nil
+}
+
+// changed runs an UPDATE or DELETE of one row: none is ErrNotFound.
+func (t *tx) changed(op string, id stmtID, args ...any) error {
+	n, err := t.affected(op, id, args...)
+	if err != nil {
+		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("sqlite: %s: %w", op, storage.ErrNotFound)
@@ -152,6 +165,28 @@ func (t *tx) one(op, notFound string, scan func(*sql.Rows) error, id stmtID, arg
 		return t.fail(op, err, notFound)
 	}
 	return nil
+}
+
+// records runs a query and returns its rows as scan reads them.
+func records[T any](t *tx, op string, scan func(*sql.Rows) (T, error), id stmtID, args ...any) ([]T, error) {
+	rows, err := t.c.query(id, args...)
+	if err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			// A scan or decoding error, not one of the database: not fatal.
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	return out, nil
 }
 
 func (t *tx) InsertAccount(a *storage.Account) error {
@@ -191,20 +226,28 @@ func (t *tx) InsertAccessKey(k *storage.AccessKey) error {
 	return nil
 }
 
-func (t *tx) AccessKey(id string) (*storage.AccessKey, error) {
-	if err := t.check(); err != nil {
-		return nil, err
-	}
+// scanAccessKey reads one row of "id, account, principal,
+// secret_ciphertext, active, created_ms".
+func scanAccessKey(r *sql.Rows) (*storage.AccessKey, error) {
 	var k storage.AccessKey
 	var created int64
-	err := t.one("access key "+id, "", func(r *sql.Rows) error {
-		return r.Scan(&k.ID, &k.Account, &k.Principal, &k.SecretCiphertext, &k.Active, &created)
-	}, stAccessKey, id)
-	if err != nil {
+	if err := r.Scan(&k.ID, &k.Account, &k.Principal, &k.SecretCiphertext, &k.Active, &created); err != nil {
 		return nil, err
 	}
 	k.Created = fromMillis(created)
 	return &k, nil
+}
+
+func (t *tx) AccessKey(id string) (*storage.AccessKey, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	var k *storage.AccessKey
+	err := t.one("access key "+id, "", func(r *sql.Rows) (err error) {
+		k, err = scanAccessKey(r)
+		return err
+	}, stAccessKey, id)
+	return k, err
 }
 
 func (t *tx) InsertKey(k *storage.Key) error {
@@ -275,12 +318,7 @@ func (t *tx) UpdateSecret(s *storage.Secret) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: update secret %s: %w", s.ARN, err)
 	}
-	op := "update secret " + s.ARN
-	res, err := t.c.exec(stUpdateSecret, args...)
-	if err != nil {
-		return t.fail(op, err, "")
-	}
-	if err := t.changed(op, res); err != nil {
+	if err := t.changed("update secret "+s.ARN, stUpdateSecret, args...); err != nil {
 		return err
 	}
 	return t.indexUpdated(s) // ListSecrets filter index (search.go)
@@ -291,36 +329,17 @@ func (t *tx) DeleteSecret(arn string) error {
 		return err
 	}
 	t.touch(arn)
-	op := "delete secret " + arn
-	res, err := t.c.exec(stDeleteSecret, arn) // versions go by ON DELETE CASCADE
-	if err != nil {
-		return t.fail(op, err, "")
-	}
-	return t.changed(op, res)
+	return t.changed("delete secret "+arn, stDeleteSecret, arn) // versions go by ON DELETE CASCADE
 }
 
 func (t *tx) ExpiredSecrets(before time.Time, limit int) ([]string, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	op := "expired secrets"
-	rows, err := t.c.query(stExpiredSecrets, toMillis(before), limit)
-	if err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var arn string
-		if err := rows.Scan(&arn); err != nil {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
-		}
-		out = append(out, arn)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	return out, nil
+	return records(t, "expired secrets", func(r *sql.Rows) (arn string, err error) {
+		err = r.Scan(&arn)
+		return arn, err
+	}, stExpiredSecrets, toMillis(before), limit)
 }
 
 // scanSecret reads one row of secretCols.
@@ -423,12 +442,7 @@ func (t *tx) UpdateVersion(v *storage.Version) error {
 		return err
 	}
 	t.touch(v.SecretARN)
-	op := fmt.Sprintf("update version %s of %s", v.VersionID, v.SecretARN)
-	res, err := t.c.exec(stUpdateVersion, versionArgs(v)...)
-	if err != nil {
-		return t.fail(op, err, "")
-	}
-	return t.changed(op, res)
+	return t.changed(fmt.Sprintf("update version %s of %s", v.VersionID, v.SecretARN), stUpdateVersion, versionArgs(v)...)
 }
 
 func (t *tx) DeleteVersion(secretARN, versionID string) error {
@@ -436,12 +450,7 @@ func (t *tx) DeleteVersion(secretARN, versionID string) error {
 		return err
 	}
 	t.touch(secretARN)
-	op := fmt.Sprintf("delete version %s of %s", versionID, secretARN)
-	res, err := t.c.exec(stDeleteVersion, secretARN, versionID)
-	if err != nil {
-		return t.fail(op, err, "")
-	}
-	return t.changed(op, res)
+	return t.changed(fmt.Sprintf("delete version %s of %s", versionID, secretARN), stDeleteVersion, secretARN, versionID)
 }
 
 // scanVersion reads one row of versionCols, followed by "ciphertext IS NOT
@@ -497,22 +506,7 @@ func (t *tx) Versions(secretARN string, withValues bool) ([]*storage.Version, er
 	if withValues {
 		id = stVersionsWithValues
 	}
-	op := "versions of " + secretARN
-	rows, err := t.c.query(id, secretARN)
-	if err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	defer rows.Close()
-	var out []*storage.Version
-	for rows.Next() {
-		v, err := scanVersion(rows, withValues)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.fail(op, err, "")
-	}
-	return out, nil
+	return records(t, "versions of "+secretARN, func(r *sql.Rows) (*storage.Version, error) {
+		return scanVersion(r, withValues)
+	}, id, secretARN)
 }

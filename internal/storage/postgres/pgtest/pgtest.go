@@ -99,7 +99,8 @@ func parsedURL(t testing.TB) *url.URL {
 	t.Helper()
 	u, err := url.Parse(baseURL())
 	if err != nil {
-		t.Fatal(err)
+		// url's error quotes the URL, password included: do not show it.
+		t.Fatal("pgtest: COFFER_TEST_POSTGRES is not a valid postgres:// URL")
 	}
 	return u
 }
