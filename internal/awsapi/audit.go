@@ -28,10 +28,11 @@ package awsapi
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -223,17 +224,11 @@ func lowerCamel(s string) string {
 // (arn, name, versionId, deletionDate); nil for a read, whose output may
 // be secret.
 func responseElements(eventName string, out any) map[string]any {
-	if readOnlyEvent(eventName) || out == nil {
+	if readOnlyEvent(eventName) {
 		return nil
 	}
-	rv := reflect.ValueOf(out)
-	if rv.Kind() == reflect.Pointer {
-		if rv.IsNil() {
-			return nil
-		}
-		rv = rv.Elem()
-	}
-	if rv.Kind() != reflect.Struct {
+	rv, ok := outputStruct(out)
+	if !ok {
 		return nil
 	}
 	m := map[string]any{}
@@ -255,16 +250,23 @@ func responseElements(eventName string, out any) map[string]any {
 	return m
 }
 
-// outputARN is the ARN member of an operation's output, "" if none.
-func outputARN(out any) string {
+// outputStruct is an operation's output (a struct or a pointer to one) as
+// a struct value; false for nil or anything else.
+func outputStruct(out any) (reflect.Value, bool) {
 	rv := reflect.ValueOf(out)
 	if rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {
-			return ""
+			return reflect.Value{}, false
 		}
 		rv = rv.Elem()
 	}
-	if rv.Kind() != reflect.Struct {
+	return rv, rv.Kind() == reflect.Struct
+}
+
+// outputARN is the ARN member of an operation's output, "" if none.
+func outputARN(out any) string {
+	rv, ok := outputStruct(out)
+	if !ok {
 		return ""
 	}
 	f := rv.FieldByName("ARN")
@@ -324,12 +326,9 @@ var sensitiveQuery = map[string]bool{
 // the signature's own parameters and every sensitive one.
 func queryParamsForAudit(v url.Values) map[string]any {
 	out := map[string]any{}
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	// Sorted, so that of two keys spelt alike but for the first letter's
+	// case the same one always wins.
+	for _, k := range slices.Sorted(maps.Keys(v)) {
 		if k == "Action" || k == "Version" || sensitiveQuery[k] || strings.HasPrefix(strings.ToLower(k), "x-amz-") {
 			continue
 		}

@@ -3,6 +3,7 @@ package iam
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -32,6 +33,11 @@ func TestAccessKeys(t *testing.T) {
 	if cred.Secret() != k1.Secret || p.Kind != KindUser || p.Name != "alice" || p.ARN != "arn:aws:iam::"+acctA+":user/alice" ||
 		!strings.HasPrefix(p.UserID, "AIDA") || p.Account != acctA {
 		t.Errorf("credential of a user key: %+v", p)
+	}
+	for _, printed := range []string{fmt.Sprint(cred), fmt.Sprint(*cred), fmt.Sprintf("%+v", *cred), fmt.Sprintf("%#v", *cred)} {
+		if strings.Contains(printed, k1.Secret) {
+			t.Errorf("a printed credential holds its secret: %s", printed)
+		}
 	}
 	if _, err := e.s.LookupAccessKey(ctx, k1.ID, "some-token"); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("permanent key with a session token: %v, want ErrUnknownKey", err)

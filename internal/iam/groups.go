@@ -20,14 +20,8 @@ func (s *Service) toGroup(e *entity) *Group {
 
 // CreateGroup creates an IAM group.
 func (s *Service) CreateGroup(ctx context.Context, c Caller, name, path string) (*Group, error) {
-	acct, err := callerAccount(c)
+	acct, path, err := createArgs(c, storage.EntityGroup, "groupName", name, path)
 	if err != nil {
-		return nil, err
-	}
-	if err := validateName(storage.EntityGroup, "groupName", name); err != nil {
-		return nil, err
-	}
-	if path, err = normPath(path, "path"); err != nil {
 		return nil, err
 	}
 	if err := s.authorize(c, "CreateGroup", s.arn(acct, storage.EntityGroup, path, name), acct, nil); err != nil {

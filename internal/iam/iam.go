@@ -103,11 +103,12 @@ type Credential struct {
 // Secret returns the secret access key, for signature verification only.
 func (c *Credential) Secret() string { return c.secret }
 
-// String implements fmt.Stringer without the secret.
-func (c *Credential) String() string { return "iam.Credential{" + c.Principal.KeyID + " REDACTED}" }
+// String implements fmt.Stringer without the secret, for a Credential
+// value as well as a pointer.
+func (c Credential) String() string { return "iam.Credential{" + c.Principal.KeyID + " REDACTED}" }
 
 // GoString implements fmt.GoStringer without the secret.
-func (c *Credential) GoString() string { return c.String() }
+func (c Credential) GoString() string { return c.String() }
 
 // Service manages accounts, IAM entities, access keys and role sessions.
 type Service struct {

@@ -55,9 +55,9 @@ func (s *Service) loadIdentity(ctx context.Context, p Principal) (*Identity, err
 		var err error
 		switch p.Kind {
 		case KindUser:
-			docs, id.Tags, err = s.userPolicies(tx, p.Account, p.Name, p.UserID)
+			docs, id.Tags, err = s.principalPolicies(tx, storage.EntityUser, p.Account, p.Name, p.UserID)
 		case KindAssumedRole:
-			docs, id.Tags, err = s.rolePolicies(tx, p.Account, p.Name, roleIDOf(p.UserID))
+			docs, id.Tags, err = s.principalPolicies(tx, storage.EntityRole, p.Account, p.Name, roleIDOf(p.UserID))
 		}
 		return err
 	})
@@ -105,53 +105,47 @@ func roleIDOf(userID string) string {
 // inline policy's name, or a managed policy's ARN.
 type namedDoc struct{ name, doc string }
 
-// userPolicies collects the documents of a user's inline and attached
-// policies and of its groups'. A missing user, or one whose id is not
-// wantID (when set), has none.
-func (s *Service) userPolicies(tx storage.Tx, account, name, wantID string) ([]namedDoc, map[string]string, error) {
-	u, err := loadEntity(tx, account, storage.EntityUser, name)
-	if isNoSuchEntity(err) || (err == nil && wantID != "" && u.rec.ID != wantID) {
+// principalPolicies collects the documents of the policies of a user or
+// role (identityPolicies) and its tags. A missing entity, or one whose id
+// is not wantID (when set), has none.
+func (s *Service) principalPolicies(tx storage.Tx, kind storage.EntityKind, account, name, wantID string) ([]namedDoc, map[string]string, error) {
+	e, err := loadEntity(tx, account, kind, name)
+	if isNoSuchEntity(err) || (err == nil && wantID != "" && e.rec.ID != wantID) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	docs, err := s.entityPolicies(tx, u)
+	docs, err := s.identityPolicies(tx, e)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, gname := range u.doc.Groups {
-		g, err := loadEntity(tx, account, storage.EntityGroup, gname)
+	return docs, tagMap(e.doc.Tags), nil
+}
+
+// identityPolicies collects the documents of e's inline and attached
+// policies and, for a user, of its groups' (a group that is gone is
+// skipped).
+func (s *Service) identityPolicies(tx storage.Tx, e *entity) ([]namedDoc, error) {
+	docs, err := s.entityPolicies(tx, e)
+	if err != nil {
+		return nil, err
+	}
+	for _, gname := range e.doc.Groups {
+		g, err := loadEntity(tx, e.rec.Account, storage.EntityGroup, gname)
 		if isNoSuchEntity(err) {
 			continue
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		more, err := s.entityPolicies(tx, g)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		docs = append(docs, more...)
 	}
-	return docs, tagMap(u.doc.Tags), nil
-}
-
-// rolePolicies collects the documents of a role's inline and attached
-// policies; a missing role, or one whose id is not wantID, has none.
-func (s *Service) rolePolicies(tx storage.Tx, account, name, wantID string) ([]namedDoc, map[string]string, error) {
-	r, err := loadEntity(tx, account, storage.EntityRole, name)
-	if isNoSuchEntity(err) || (err == nil && wantID != "" && r.rec.ID != wantID) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	docs, err := s.entityPolicies(tx, r)
-	if err != nil {
-		return nil, nil, err
-	}
-	return docs, tagMap(r.doc.Tags), nil
+	return docs, nil
 }
 
 // entityPolicies returns the inline policies of e (by name) and the default

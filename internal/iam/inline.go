@@ -23,10 +23,7 @@ func noSuchInline(kind storage.EntityKind, name string) *Error {
 }
 
 func inlineArgs(kind storage.EntityKind, entityName, policyName string) error {
-	if err := checkAttachKind(kind); err != nil {
-		return err
-	}
-	if err := validateName(kind, memberOf(kind), entityName); err != nil {
+	if err := checkHolder(kind, entityName); err != nil {
 		return err
 	}
 	return validateInlineName(policyName)
@@ -98,10 +95,7 @@ func (s *Service) DeleteInlinePolicy(ctx context.Context, c Caller, kind storage
 // ListInlinePolicies returns the names of an entity's inline policies,
 // sorted.
 func (s *Service) ListInlinePolicies(ctx context.Context, c Caller, kind storage.EntityKind, entityName string) ([]string, error) {
-	if err := checkAttachKind(kind); err != nil {
-		return nil, err
-	}
-	if err := validateName(kind, memberOf(kind), entityName); err != nil {
+	if err := checkHolder(kind, entityName); err != nil {
 		return nil, err
 	}
 	e, err := s.target(ctx, c, "List"+kindTitle(kind)+"Policies", kind, entityName)

@@ -25,23 +25,29 @@ const (
 
 var versionIDRE = regexp.MustCompile(`^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$`)
 
-// parsePolicyARN splits a customer managed policy ARN of this partition.
-func (s *Service) parsePolicyARN(arn string) (account, path, name string, ok bool) {
+// splitARN splits an IAM ARN of this partition whose resource is
+// noun/path/name ("policy", "role") into its account, path and name.
+func (s *Service) splitARN(arn, noun string) (account, path, name string, ok bool) {
 	prefix := "arn:" + s.partition + ":iam::"
 	if !strings.HasPrefix(arn, prefix) {
 		return "", "", "", false
 	}
-	account, rest, found := strings.Cut(arn[len(prefix):], ":policy/")
+	account, rest, found := strings.Cut(arn[len(prefix):], ":"+noun+"/")
 	if !found || !accountRE.MatchString(account) {
 		return "", "", "", false
 	}
 	rest = "/" + rest
 	i := strings.LastIndexByte(rest, '/')
 	path, name = rest[:i+1], rest[i+1:]
-	if name == "" || nameRE.MatchString(name) == false {
+	if !nameRE.MatchString(name) {
 		return "", "", "", false
 	}
 	return account, path, name, true
+}
+
+// parsePolicyARN splits a customer managed policy ARN of this partition.
+func (s *Service) parsePolicyARN(arn string) (account, path, name string, ok bool) {
+	return s.splitARN(arn, "policy")
 }
 
 func noSuchPolicy(arn string) *Error {
@@ -113,19 +119,12 @@ func checkManagedDocument(arn, document string) error {
 
 // CreatePolicy creates a customer managed policy with version v1.
 func (s *Service) CreatePolicy(ctx context.Context, c Caller, in PolicyInput) (*ManagedPolicy, error) {
-	acct, err := callerAccount(c)
+	acct, path, err := createArgs(c, storage.EntityPolicy, "policyName", in.Name, in.Path)
 	if err != nil {
 		return nil, err
 	}
-	if err := validateName(storage.EntityPolicy, "policyName", in.Name); err != nil {
+	if err := checkDescription(in.Description); err != nil {
 		return nil, err
-	}
-	path, err := normPath(in.Path, "path")
-	if err != nil {
-		return nil, err
-	}
-	if len(in.Description) > 1000 {
-		return nil, validationError(in.Description, "description", "Member must have length less than or equal to 1000")
 	}
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
@@ -361,13 +360,19 @@ func checkAttachKind(kind storage.EntityKind) error {
 
 func memberOf(kind storage.EntityKind) string { return kindNoun(kind) + "Name" }
 
-// AttachPolicy attaches a managed policy to a user, group or role (at most
-// ten per entity; attaching one that is attached is a no-op).
-func (s *Service) AttachPolicy(ctx context.Context, c Caller, kind storage.EntityKind, entityName, policyARN string) error {
+// checkHolder checks the kind and name of the user, group or role a
+// policy call names.
+func checkHolder(kind storage.EntityKind, entityName string) error {
 	if err := checkAttachKind(kind); err != nil {
 		return err
 	}
-	if err := validateName(kind, memberOf(kind), entityName); err != nil {
+	return validateName(kind, memberOf(kind), entityName)
+}
+
+// AttachPolicy attaches a managed policy to a user, group or role (at most
+// ten per entity; attaching one that is attached is a no-op).
+func (s *Service) AttachPolicy(ctx context.Context, c Caller, kind storage.EntityKind, entityName, policyARN string) error {
+	if err := checkHolder(kind, entityName); err != nil {
 		return err
 	}
 	if err := s.validPolicyARN(policyARN); err != nil {
@@ -397,10 +402,7 @@ func (s *Service) AttachPolicy(ctx context.Context, c Caller, kind storage.Entit
 // DetachPolicy detaches a managed policy; one that is not attached is
 // NoSuchEntity.
 func (s *Service) DetachPolicy(ctx context.Context, c Caller, kind storage.EntityKind, entityName, policyARN string) error {
-	if err := checkAttachKind(kind); err != nil {
-		return err
-	}
-	if err := validateName(kind, memberOf(kind), entityName); err != nil {
+	if err := checkHolder(kind, entityName); err != nil {
 		return err
 	}
 	if err := s.validPolicyARN(policyARN); err != nil {
@@ -426,10 +428,7 @@ func (s *Service) DetachPolicy(ctx context.Context, c Caller, kind storage.Entit
 // ListAttachedPolicies lists the managed policies attached to an entity
 // whose path starts with pathPrefix, in the order they were attached.
 func (s *Service) ListAttachedPolicies(ctx context.Context, c Caller, kind storage.EntityKind, entityName, pathPrefix string) ([]AttachedPolicy, error) {
-	if err := checkAttachKind(kind); err != nil {
-		return nil, err
-	}
-	if err := validateName(kind, memberOf(kind), entityName); err != nil {
+	if err := checkHolder(kind, entityName); err != nil {
 		return nil, err
 	}
 	prefix, err := normPathPrefix(pathPrefix)

@@ -52,19 +52,12 @@ func (s *Service) toRole(e *entity) *Role {
 
 // CreateRole creates a role with its trust policy.
 func (s *Service) CreateRole(ctx context.Context, c Caller, in RoleInput) (*Role, error) {
-	acct, err := callerAccount(c)
+	acct, path, err := createArgs(c, storage.EntityRole, "roleName", in.Name, in.Path)
 	if err != nil {
 		return nil, err
 	}
-	if err := validateName(storage.EntityRole, "roleName", in.Name); err != nil {
+	if err := checkDescription(in.Description); err != nil {
 		return nil, err
-	}
-	path, err := normPath(in.Path, "path")
-	if err != nil {
-		return nil, err
-	}
-	if len(in.Description) > 1000 {
-		return nil, validationError(in.Description, "description", "Member must have length less than or equal to 1000")
 	}
 	d := in.MaxSessionDuration
 	if d == 0 {

@@ -43,12 +43,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c Caller, in Simu
 		if err != nil {
 			return err
 		}
-		switch kind {
-		case storage.EntityUser:
-			docs, _, err = s.userPolicies(tx, acct, e.rec.Name, "")
-		default:
-			docs, err = s.entityPolicies(tx, e)
-		}
+		docs, err = s.identityPolicies(tx, e)
 		return err
 	})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/policy"
@@ -58,18 +57,8 @@ func (s *Service) assumedRoleARN(account, role, sessionName string) string {
 
 // parseRoleARN splits a role ARN of this partition.
 func (s *Service) parseRoleARN(arn string) (account, path, name string, ok bool) {
-	prefix := "arn:" + s.partition + ":iam::"
-	if !strings.HasPrefix(arn, prefix) {
-		return "", "", "", false
-	}
-	account, rest, found := strings.Cut(arn[len(prefix):], ":role/")
-	if !found || !accountRE.MatchString(account) {
-		return "", "", "", false
-	}
-	rest = "/" + rest
-	i := strings.LastIndexByte(rest, '/')
-	path, name = rest[:i+1], rest[i+1:]
-	if !nameRE.MatchString(name) || len(name) > nameMax[storage.EntityRole] {
+	account, path, name, ok = s.splitARN(arn, "role")
+	if !ok || len(name) > nameMax[storage.EntityRole] {
 		return "", "", "", false
 	}
 	return account, path, name, true

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/coffer-dev/coffer/internal/policy"
 	"github.com/coffer-dev/coffer/internal/storage"
 )
 
@@ -16,6 +17,30 @@ func callerAccount(c Caller) (string, error) {
 	return c.Identity.Principal.Account, nil
 }
 
+// createArgs checks what every Create call checks first: an authenticated
+// caller, the new entity's name and its path. It returns the caller's
+// account and the path, "" read as "/".
+func createArgs(c Caller, kind storage.EntityKind, member, name, path string) (acct, normed string, err error) {
+	if acct, err = callerAccount(c); err != nil {
+		return "", "", err
+	}
+	if err := validateName(kind, member, name); err != nil {
+		return "", "", err
+	}
+	if normed, err = normPath(path, "path"); err != nil {
+		return "", "", err
+	}
+	return acct, normed, nil
+}
+
+// checkDescription checks a role's or a managed policy's description.
+func checkDescription(d string) error {
+	if len(d) > 1000 {
+		return validationError(d, "description", "Member must have length less than or equal to 1000")
+	}
+	return nil
+}
+
 func (s *Service) toUser(e *entity) *User {
 	return &User{
 		Name: e.rec.Name, ID: e.rec.ID, ARN: s.entityARN(e.rec), Path: e.rec.Path,
@@ -25,14 +50,8 @@ func (s *Service) toUser(e *entity) *User {
 
 // CreateUser creates an IAM user.
 func (s *Service) CreateUser(ctx context.Context, c Caller, name, path string, tags []Tag) (*User, error) {
-	acct, err := callerAccount(c)
+	acct, path, err := createArgs(c, storage.EntityUser, "userName", name, path)
 	if err != nil {
-		return nil, err
-	}
-	if err := validateName(storage.EntityUser, "userName", name); err != nil {
-		return nil, err
-	}
-	if path, err = normPath(path, "path"); err != nil {
 		return nil, err
 	}
 	if err := validateTags(tags); err != nil {
@@ -84,6 +103,13 @@ func (s *Service) view(ctx context.Context, account string, kind storage.EntityK
 // missing entity is authorized on the path-less ARN and then reported as
 // NoSuchEntity (IAM answers AccessDenied before NoSuchEntity).
 func (s *Service) target(ctx context.Context, c Caller, action string, kind storage.EntityKind, name string) (*entity, error) {
+	return s.targetWith(ctx, c, action, kind, name, nil)
+}
+
+// targetWith is target with extra request context for the authorization,
+// such as the tags or tag keys a tagging call names.
+func (s *Service) targetWith(ctx context.Context, c Caller, action string, kind storage.EntityKind, name string,
+	extra func(*policy.Context)) (*entity, error) {
 	acct, err := callerAccount(c)
 	if err != nil {
 		return nil, err
@@ -95,7 +121,7 @@ func (s *Service) target(ctx context.Context, c Caller, action string, kind stor
 	} else if !isNoSuchEntity(err) {
 		return nil, err
 	}
-	if aerr := s.authorize(c, action, arn, acct, nil); aerr != nil {
+	if aerr := s.authorize(c, action, arn, acct, extra); aerr != nil {
 		return nil, aerr
 	}
 	return e, err
@@ -274,24 +300,11 @@ func (s *Service) tag(ctx context.Context, c Caller, action string, kind storage
 	if err := validateTags(tags); err != nil {
 		return err
 	}
-	acct, err := callerAccount(c)
+	e, err := s.targetWith(ctx, c, action, kind, name, tagContext(tags))
 	if err != nil {
 		return err
 	}
-	e, err := s.view(ctx, acct, kind, name)
-	arn := s.arn(acct, kind, "/", name)
-	if err == nil {
-		arn = s.entityARN(e.rec)
-	} else if !isNoSuchEntity(err) {
-		return err
-	}
-	if aerr := s.authorize(c, action, arn, acct, tagContext(tags)); aerr != nil {
-		return aerr
-	}
-	if err != nil {
-		return err
-	}
-	return s.update(ctx, acct, kind, name, func(_ storage.Tx, e *entity) error {
+	return s.update(ctx, e.rec.Account, kind, name, func(_ storage.Tx, e *entity) error {
 		merged, err := mergeTags(kind, e.doc.Tags, tags)
 		if err != nil {
 			return err
@@ -305,24 +318,11 @@ func (s *Service) untag(ctx context.Context, c Caller, action string, kind stora
 	if err := validateName(kind, member, name); err != nil {
 		return err
 	}
-	acct, err := callerAccount(c)
+	e, err := s.targetWith(ctx, c, action, kind, name, tagKeysContext(keys))
 	if err != nil {
 		return err
 	}
-	e, err := s.view(ctx, acct, kind, name)
-	arn := s.arn(acct, kind, "/", name)
-	if err == nil {
-		arn = s.entityARN(e.rec)
-	} else if !isNoSuchEntity(err) {
-		return err
-	}
-	if aerr := s.authorize(c, action, arn, acct, tagKeysContext(keys)); aerr != nil {
-		return aerr
-	}
-	if err != nil {
-		return err
-	}
-	return s.update(ctx, acct, kind, name, func(_ storage.Tx, e *entity) error {
+	return s.update(ctx, e.rec.Account, kind, name, func(_ storage.Tx, e *entity) error {
 		e.doc.Tags = removeTags(e.doc.Tags, keys)
 		return nil
 	})

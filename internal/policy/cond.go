@@ -227,16 +227,27 @@ func (c *condition) eval(ev *evalState) bool {
 // numbers) against the policy values.
 func (c *condition) matchTime(nanos, secs int64) bool {
 	if c.family <= opNumericGe {
-		f := float64(secs)
-		for _, n := range c.nums {
-			if compareNum(c.family-opNumericEq, f, n) {
-				return true
-			}
-		}
-		return false
+		return c.anyNum(float64(secs))
 	}
-	for _, t := range c.times {
-		if t != math.MinInt64 && compareInt(c.family-opDateEq, nanos, t) {
+	return c.anyTime(nanos)
+}
+
+// anyNum reports whether the number f compares as the operator says with
+// any policy value.
+func (c *condition) anyNum(f float64) bool {
+	for _, n := range c.nums {
+		if compare(c.family-opNumericEq, f, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyTime reports whether the time t (unix nanoseconds) compares as the
+// operator says with any policy value that is a valid date.
+func (c *condition) anyTime(t int64) bool {
+	for _, n := range c.times {
+		if n != math.MinInt64 && compare(c.family-opDateEq, t, n) {
 			return true
 		}
 	}
@@ -276,24 +287,10 @@ func (c *condition) matchAny(v string, ev *evalState) bool {
 		}
 	case opNumericEq, opNumericLt, opNumericLe, opNumericGt, opNumericGe:
 		f, ok := parseNumber(v)
-		if !ok {
-			return false
-		}
-		for _, n := range c.nums {
-			if compareNum(c.family-opNumericEq, f, n) {
-				return true
-			}
-		}
+		return ok && c.anyNum(f)
 	case opDateEq, opDateLt, opDateLe, opDateGt, opDateGe:
 		t, ok := parseDate(v)
-		if !ok {
-			return false
-		}
-		for _, n := range c.times {
-			if n != math.MinInt64 && compareInt(c.family-opDateEq, t, n) {
-				return true
-			}
-		}
+		return ok && c.anyTime(t)
 	case opBool:
 		for _, b := range c.bools {
 			if equalFold(v, b) && (b == "true" || b == "false") {
@@ -340,22 +337,8 @@ func (p *pattern) matchExact(v string, fold bool, ev *evalState) bool {
 	return globMatch(p.toks, v, fold, ev)
 }
 
-// compareNum applies comparison k (0 eq, 1 lt, 2 le, 3 gt, 4 ge).
-func compareNum(k int, a, b float64) bool {
-	switch k {
-	case 0:
-		return a == b
-	case 1:
-		return a < b
-	case 2:
-		return a <= b
-	case 3:
-		return a > b
-	}
-	return a >= b
-}
-
-func compareInt(k int, a, b int64) bool {
+// compare applies comparison k (0 eq, 1 lt, 2 le, 3 gt, 4 ge).
+func compare[T int64 | float64](k int, a, b T) bool {
 	switch k {
 	case 0:
 		return a == b

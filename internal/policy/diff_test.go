@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func genStmt(rng *rand.Rand, withPrincipal bool, sid int) gStmt {
 		for i := 0; i < n; i++ {
 			s.Principal = append(s.Principal, pick(rng, vPrincipalRefs))
 		}
-		if contains(s.Principal, "*") {
+		if slices.Contains(s.Principal, "*") {
 			s.Principal = []string{"*"}
 		}
 		s.NotPrincipal = rng.Intn(8) == 0

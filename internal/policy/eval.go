@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -33,30 +34,24 @@ func (s *principalSet) match(p *Principal) int {
 			best = pmRole
 		}
 	}
-	if best < pmAccount && p.Account != "" {
-		for _, a := range s.accounts {
-			if a == p.Account {
-				best = pmAccount
-				break
-			}
-		}
+	if best < pmAccount && p.Account != "" && slices.Contains(s.accounts, p.Account) {
+		best = pmAccount
 	}
-	for _, v := range s.services {
-		if strings.EqualFold(v, p.ARN) {
-			return pmDirect
-		}
-	}
-	for _, v := range s.federated {
-		if v == p.ARN {
-			return pmDirect
-		}
-	}
-	for _, v := range s.canonical {
-		if v == p.ARN {
-			return pmDirect
-		}
+	if s.namesOther(p.ARN) {
+		return pmDirect
 	}
 	return best
+}
+
+// namesOther reports whether arn is one of the set's service (compared
+// without case), federated or canonical-user principals.
+func (s *principalSet) namesOther(arn string) bool {
+	for _, v := range s.services {
+		if strings.EqualFold(v, arn) {
+			return true
+		}
+	}
+	return slices.Contains(s.federated, arn) || slices.Contains(s.canonical, arn)
 }
 
 // excludes reports whether a NotPrincipal list leaves p out: "*" leaves
@@ -70,42 +65,18 @@ func (s *principalSet) excludes(p *Principal) bool {
 	}
 	if p.Account == "" && p.ARN != "" {
 		// a service or federated principal: its own entry is enough
-		for _, v := range s.services {
-			if strings.EqualFold(v, p.ARN) {
-				return true
-			}
-		}
-		for _, v := range s.federated {
-			if v == p.ARN {
-				return true
-			}
-		}
-		for _, v := range s.canonical {
-			if v == p.ARN {
-				return true
-			}
-		}
+		return s.namesOther(p.ARN)
+	}
+	if !slices.Contains(s.accounts, p.Account) {
 		return false
 	}
-	if !contains(s.accounts, p.Account) {
+	if p.ARN != "" && !strings.HasSuffix(p.ARN, ":root") && !slices.Contains(s.arns, p.ARN) {
 		return false
 	}
-	if p.ARN != "" && !strings.HasSuffix(p.ARN, ":root") && !contains(s.arns, p.ARN) {
-		return false
-	}
-	if p.RoleARN != "" && !contains(s.arns, p.RoleARN) {
+	if p.RoleARN != "" && !slices.Contains(s.arns, p.RoleARN) {
 		return false
 	}
 	return true
-}
-
-func contains(l []string, v string) bool {
-	for _, e := range l {
-		if e == v {
-			return true
-		}
-	}
-	return false
 }
 
 // applies reports whether the statement applies to the request, and how
@@ -283,7 +254,7 @@ func (p *Policy) candidates(ev *evalState) ([]int32, bool) {
 		old := p.actions.Load()
 		n := &actionIndex{}
 		if old != nil {
-			if len(old.ids) >= maxIndexedActions || containsID(old.ids, id) {
+			if len(old.ids) >= maxIndexedActions || slices.Contains(old.ids, id) {
 				break
 			}
 			n.ids = append(old.ids[:len(old.ids):len(old.ids)], id)
@@ -296,15 +267,6 @@ func (p *Policy) candidates(ev *evalState) ([]int32, bool) {
 		}
 	}
 	return cand, true
-}
-
-func containsID(ids []int32, id int32) bool {
-	for _, have := range ids {
-		if have == id {
-			return true
-		}
-	}
-	return false
 }
 
 // Evaluate says what this policy alone says of r: Deny if any statement

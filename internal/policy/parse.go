@@ -3,7 +3,8 @@ package policy
 import (
 	"encoding/json"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync/atomic"
 )
@@ -417,12 +418,7 @@ func (ps *parser) grammar(m map[string]any, r *rawStatement) error {
 		if !ok {
 			return ps.syntax()
 		}
-		ops := make([]string, 0, len(block))
-		for op := range block {
-			ops = append(ops, op)
-		}
-		sort.Strings(ops)
-		for _, op := range ops {
+		for _, op := range slices.Sorted(maps.Keys(block)) {
 			keys, ok := block[op].(map[string]any)
 			if !ok {
 				return ps.syntax()
@@ -433,12 +429,7 @@ func (ps *parser) grammar(m map[string]any, r *rawStatement) error {
 			if _, _, _, known := parseOperator(op); !known {
 				return ps.syntax()
 			}
-			names := make([]string, 0, len(keys))
-			for k := range keys {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			for _, k := range names {
+			for _, k := range slices.Sorted(maps.Keys(keys)) {
 				vals, err := ps.conditionValues(keys[k])
 				if err != nil {
 					return err
@@ -551,12 +542,7 @@ func (ps *parser) principals(v any) (principalSet, error) {
 		return set, nil
 	}
 	m := v.(map[string]any)
-	types := make([]string, 0, len(m))
-	for k := range m {
-		types = append(types, k)
-	}
-	sort.Strings(types)
-	for _, typ := range types {
+	for _, typ := range slices.Sorted(maps.Keys(m)) {
 		list, _ := ps.stringList(m[typ])
 		for _, val := range list {
 			switch typ {
@@ -774,7 +760,7 @@ func literalServices(actions []actionPattern) []string {
 		if !ok {
 			return nil
 		}
-		if !contains(out, svc) {
+		if !slices.Contains(out, svc) {
 			out = append(out, svc)
 		}
 	}
