@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -443,6 +444,19 @@ func TestCallerErrors(t *testing.T) {
 	} {
 		if tt.e.Code != tt.code || tt.e.Message != tt.msg || tt.e.Error() != tt.code+": "+tt.msg {
 			t.Errorf("%#v, want %s %q", tt.e, tt.code, tt.msg)
+		}
+	}
+}
+
+// TestRequestNeverPrintsItsToken: a parsed request printed with any verb,
+// as a value or a pointer, shows no session token.
+func TestRequestNeverPrintsItsToken(t *testing.T) {
+	r := Request{AccessKeyID: "ASIAEXAMPLE", SecurityToken: "token-canary-7e1f", scope: "20261122/us-east-1/secretsmanager/aws4_request"}
+	for _, v := range []any{r, &r} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			if out := fmt.Sprintf(verb, v); strings.Contains(out, "token-canary") || !strings.Contains(out, "ASIAEXAMPLE") {
+				t.Errorf("Sprintf(%q, %T) = %s", verb, v, out)
+			}
 		}
 	}
 }

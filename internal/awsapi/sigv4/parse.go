@@ -29,6 +29,19 @@ type Request struct {
 	signatureOK   bool // Signature was 64 lowercase hex digits and is in signature
 }
 
+// String implements fmt.Stringer without the session token (a credential)
+// or the signature, for a Request value as well as a pointer.
+func (r Request) String() string {
+	token := ""
+	if r.SecurityToken != "" {
+		token = " SecurityToken:REDACTED"
+	}
+	return "sigv4.Request{" + r.AccessKeyID + " " + r.scope + token + "}"
+}
+
+// GoString implements fmt.GoStringer without the session token.
+func (r Request) GoString() string { return r.String() }
+
 // Parse checks the Authorization header syntax, the credential scope
 // (terminator aws4_request, service equal to service, a plausible region),
 // that host and the date header are signed, and that the scope date equals
