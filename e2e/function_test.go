@@ -13,10 +13,12 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
-// TestRotationWithPythonFunction: a rotation function written for Lambda
-// (boto3, lambda_handler) runs unchanged as a coffer exec function with a
-// three-line wrapper, with credentials allowed on its one secret only.
-func TestRotationWithPythonFunction(t *testing.T) {
+// createPythonRotator registers testdata/rotate_wrapper.py, run by python3
+// with boto3, as the exec function pyrot in a fresh data directory, with
+// MARKER_DIR set to a fresh directory and extra flags for functions create.
+// It skips the test when python3-boto3 is missing (fails it under CI).
+func createPythonRotator(t *testing.T, extra ...string) (dir, markers string) {
+	t.Helper()
 	python := need(t, "/usr/bin/python3")
 	if err := exec.Command(python, "-c", "import boto3").Run(); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -24,19 +26,27 @@ func TestRotationWithPythonFunction(t *testing.T) {
 		}
 		t.Skip("python3-boto3 is not installed")
 	}
-	dir := t.TempDir()
+	dir = t.TempDir()
 	first := startServer(t, dir)
 	first.Stop()
 	wrapper, err := filepath.Abs("testdata/rotate_wrapper.py")
 	if err != nil {
 		t.Fatal(err)
 	}
-	markers := t.TempDir()
-	out, err := exec.Command(binPath, "functions", "create", "--name", "pyrot", "--data-dir", dir,
-		"--exec", python+" "+wrapper, "--env", "MARKER_DIR="+markers).CombinedOutput()
-	if err != nil {
+	markers = t.TempDir()
+	args := append([]string{"functions", "create", "--name", "pyrot", "--data-dir", dir,
+		"--exec", python + " " + wrapper, "--env", "MARKER_DIR=" + markers}, extra...)
+	if out, err := exec.Command(binPath, args...).CombinedOutput(); err != nil {
 		t.Fatalf("coffer functions create: %v\n%s", err, out)
 	}
+	return dir, markers
+}
+
+// TestRotationWithPythonFunction: a rotation function written for Lambda
+// (boto3, lambda_handler) runs unchanged as a coffer exec function with a
+// three-line wrapper, with credentials allowed on its one secret only.
+func TestRotationWithPythonFunction(t *testing.T) {
+	dir, markers := createPythonRotator(t)
 
 	s := startServer(t, dir)
 	c := s.client(testRegion)
@@ -100,26 +110,7 @@ func TestRotationWithPythonFunction(t *testing.T) {
 // setSecret resumes the rotation from its AWSPENDING version after a
 // restart, with the same pending value, and finishes it.
 func TestRotationResumesAfterCrash(t *testing.T) {
-	python := need(t, "/usr/bin/python3")
-	if err := exec.Command(python, "-c", "import boto3").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3-boto3 is not installed; .ci/run must install it")
-		}
-		t.Skip("python3-boto3 is not installed")
-	}
-	dir := t.TempDir()
-	first := startServer(t, dir)
-	first.Stop()
-	wrapper, err := filepath.Abs("testdata/rotate_wrapper.py")
-	if err != nil {
-		t.Fatal(err)
-	}
-	markers := t.TempDir()
-	out, err := exec.Command(binPath, "functions", "create", "--name", "pyrot", "--data-dir", dir, "--timeout", "15m",
-		"--exec", python+" "+wrapper, "--env", "MARKER_DIR="+markers, "--env", "HANG_AT=setSecret").CombinedOutput()
-	if err != nil {
-		t.Fatalf("coffer functions create: %v\n%s", err, out)
-	}
+	dir, markers := createPythonRotator(t, "--timeout", "15m", "--env", "HANG_AT=setSecret")
 	s := startServer(t, dir)
 	c := s.client(testRegion)
 	cx := ctx(t)

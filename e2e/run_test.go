@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -468,29 +469,8 @@ func startCoffer(t *testing.T, env []string, args ...string) *proc {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.out.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			select {
-			case p.line <- sc.Text():
-			default:
-			}
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.err.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-		}
-	}()
+	wg.Go(func() { p.copyLines(stdout, &p.out, p.line) })
+	wg.Go(func() { p.copyLines(stderr, &p.err, nil) })
 	go func() { wg.Wait(); _ = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		select {
@@ -506,6 +486,21 @@ func startCoffer(t *testing.T, env []string, args ...string) *proc {
 		}
 	})
 	return p
+}
+
+// copyLines appends r's lines to to and offers each to lines (nil: none)
+// without waiting for a reader.
+func (p *proc) copyLines(r io.Reader, to *strings.Builder, lines chan<- string) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		p.mu.Lock()
+		to.WriteString(sc.Text() + "\n")
+		p.mu.Unlock()
+		select {
+		case lines <- sc.Text():
+		default:
+		}
+	}
 }
 
 func (p *proc) output() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.String() }

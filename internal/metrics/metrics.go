@@ -16,6 +16,7 @@
 package metrics
 
 import (
+	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -165,9 +166,7 @@ func resolve(k requestKey) *requestSeries {
 		return s // full: further combinations resolve every time, still bounded
 	}
 	m := make(map[requestKey]*requestSeries, len(old)+1)
-	for kk, v := range old {
-		m[kk] = v
-	}
+	maps.Copy(m, old)
 	m[orig] = s
 	series.Store(&m)
 	return s

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,7 +65,7 @@ func ParseConfig(b []byte) (*Config, error) {
 	c := &Config{Stores: map[string]Store{}, Envs: map[string][]Mapping{}}
 	var errs []error
 	addStores := func(section string, m map[string]map[string]yaml.Node) {
-		for _, name := range sortedKeys(m) {
+		for _, name := range slices.Sorted(maps.Keys(m)) {
 			if _, dup := c.Stores[name]; dup {
 				errs = append(errs, fmt.Errorf("store %q is defined twice", name))
 				continue
@@ -83,10 +84,10 @@ func ParseConfig(b []byte) (*Config, error) {
 	addStores("secretStores", f.SecretStores)
 	addStores("providers", f.Providers)
 
-	for _, env := range sortedKeys(f.Envs) {
+	for _, env := range slices.Sorted(maps.Keys(f.Envs)) {
 		vars := f.Envs[env]
 		ms := []Mapping{}
-		for _, name := range sortedKeys(vars) {
+		for _, name := range slices.Sorted(maps.Keys(vars)) {
 			m, err := c.parseVar(name, vars[name])
 			if err != nil {
 				errs = append(errs, fmt.Errorf("envs.%s.%s: %w", env, name, err))
@@ -106,7 +107,7 @@ func ParseConfig(b []byte) (*Config, error) {
 func (c *Config) Env(name string) ([]Mapping, error) {
 	ms, ok := c.Envs[name]
 	if !ok {
-		names := sortedKeys(c.Envs)
+		names := slices.Sorted(maps.Keys(c.Envs))
 		if len(names) == 0 {
 			return nil, fmt.Errorf("environment %q not found: the file defines no envs", name)
 		}
@@ -132,7 +133,7 @@ func parseStore(name string, m map[string]yaml.Node) (Store, []string, error) {
 		return s, nil, fmt.Errorf("store type %q is not supported: coffer reads only stores of type %s", typ.Value, StoreType)
 	}
 	var warns []string
-	for _, key := range sortedKeys(m) {
+	for _, key := range slices.Sorted(maps.Keys(m)) {
 		var err error
 		switch key {
 		case "type":
@@ -240,7 +241,7 @@ func (c *Config) parseVar(name string, v dsopsVar) (Mapping, error) {
 		return m, errors.New("from.key is missing")
 	}
 	if _, ok := c.Stores[store]; !ok {
-		return m, fmt.Errorf("unknown store %q (defined: %s)", store, strings.Join(sortedKeys(c.Stores), ", "))
+		return m, fmt.Errorf("unknown store %q (defined: %s)", store, strings.Join(slices.Sorted(maps.Keys(c.Stores)), ", "))
 	}
 	m.Store = store
 	m.Source = store + ":" + key
@@ -298,13 +299,4 @@ func (c *Config) parseFromString(s string) (store, key, version string, err erro
 // is a version id, anything else a staging label.
 func isVersionID(v string) bool {
 	return len(v) == 36 && strings.Count(v, "-") == 4
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -46,28 +46,20 @@ func ParseRef(s string) (Ref, error) {
 		}
 		r.Field = f
 	}
-	switch {
-	case strings.LastIndex(id, "@version:") >= 0:
-		i := strings.LastIndex(id, "@version:")
-		r.VersionID = id[i+len("@version:"):]
-		id = id[:i]
-		if r.VersionID == "" {
+	if before, v, ok := cutLast(id, "@version:"); ok {
+		if v == "" {
 			return Ref{}, errors.New(`empty version id after "@version:"`)
 		}
-	case strings.LastIndex(id, "@stage:") >= 0:
-		i := strings.LastIndex(id, "@stage:")
-		r.VersionStage = id[i+len("@stage:"):]
-		id = id[:i]
-		if r.VersionStage == "" {
+		r.VersionID, id = v, before
+	} else if before, v, ok := cutLast(id, "@stage:"); ok {
+		if v == "" {
 			return Ref{}, errors.New(`empty staging label after "@stage:"`)
 		}
-	default:
-		if i := strings.LastIndexByte(id, '@'); i >= 0 {
-			switch sel := id[i+1:]; sel {
-			case "AWSCURRENT", "AWSPREVIOUS", "AWSPENDING":
-				r.VersionStage = sel
-				id = id[:i]
-			}
+		r.VersionStage, id = v, before
+	} else if before, sel, ok := cutLast(id, "@"); ok {
+		switch sel {
+		case "AWSCURRENT", "AWSPREVIOUS", "AWSPENDING":
+			r.VersionStage, id = sel, before
 		}
 	}
 	if id == "" {
@@ -75,6 +67,14 @@ func ParseRef(s string) (Ref, error) {
 	}
 	r.SecretID = id
 	return r, nil
+}
+
+// cutLast is strings.Cut at the last instance of sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }
 
 // String returns the canonical text form of r, which ParseRef reads back.

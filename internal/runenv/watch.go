@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -85,7 +86,7 @@ func (w *Watcher) Run(ctx context.Context, base Versions, vars []Var, send func(
 			}
 			continue
 		}
-		if equalVersions(cur, base) {
+		if maps.Equal(cur, base) {
 			continue
 		}
 		next, err := w.Resolver.Resolve(ctx, w.Mappings)
@@ -102,16 +103,4 @@ func (w *Watcher) Run(ctx context.Context, base Versions, vars []Var, send func(
 		vars = next
 		send(next)
 	}
-}
-
-func equalVersions(a, b Versions) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

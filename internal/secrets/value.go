@@ -2,6 +2,8 @@ package secrets
 
 import (
 	"crypto/subtle"
+	"fmt"
+	"io"
 	"log/slog"
 )
 
@@ -38,3 +40,20 @@ func (Value) String() string               { return "REDACTED" }
 func (Value) GoString() string             { return "REDACTED" }
 func (Value) LogValue() slog.Value         { return slog.StringValue("REDACTED") }
 func (Value) MarshalText() ([]byte, error) { return []byte("REDACTED"), nil }
+
+// Format prints REDACTED for every verb: without it, a verb that bypasses
+// String (%d, %c, %U, ...) would print the value's bytes.
+func (v Value) Format(f fmt.State, verb rune) {
+	switch verb {
+	case 'v':
+		if f.Flag('#') {
+			_, _ = io.WriteString(f, v.GoString())
+			return
+		}
+		fallthrough
+	case 's', 'q', 'x', 'X':
+		_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), v.String())
+	default:
+		_, _ = fmt.Fprintf(f, "%%!%c(secrets.Value=REDACTED)", verb)
+	}
+}

@@ -23,3 +23,16 @@ func TestValueNeverPrints(t *testing.T) {
 		t.Fatal("Equal")
 	}
 }
+
+func TestValueNeverPrintsAnyVerb(t *testing.T) {
+	v := TextValue("canary-8d1f")
+	for verb, want := range map[string]string{
+		"%v": "REDACTED", "%+v": "REDACTED", "%#v": "REDACTED", "%s": "REDACTED", "%10s": "  REDACTED",
+		"%q": `"REDACTED"`, "%x": fmt.Sprintf("%x", "REDACTED"), "%X": fmt.Sprintf("%X", "REDACTED"),
+		"%d": "%!d(secrets.Value=REDACTED)", "%c": "%!c(secrets.Value=REDACTED)", "%U": "%!U(secrets.Value=REDACTED)",
+	} {
+		if got := fmt.Sprintf(verb, v); got != want {
+			t.Errorf("%s prints %s, want %s", verb, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -48,7 +49,7 @@ func (f *ExecFunc) Invoke(ctx context.Context, ev rotation.Event) (string, error
 		}
 		env = append(env, more...)
 	}
-	for _, k := range slices.Sorted(mapKeys(f.Env)) {
+	for _, k := range slices.Sorted(maps.Keys(f.Env)) {
 		if !reserved[k] {
 			env = append(env, k+"="+f.Env[k])
 		}
@@ -86,16 +87,6 @@ func (f *ExecFunc) Invoke(ctx context.Context, ev rotation.Event) (string, error
 		return log, fmt.Errorf("function %s: %s", f.Argv[0], xe.ProcessState)
 	}
 	return log, fmt.Errorf("function %s: %w", f.Argv[0], err)
-}
-
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // tail is an io.Writer that keeps the last max bytes written.

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -145,7 +146,7 @@ func (r *Rotator) createSecret(ctx context.Context, arn, token string, lg *logBu
 	if !isNotFound(err) {
 		return fmt.Errorf("postgres rotation: createSecret: %w", err)
 	}
-	pending := current.clone()
+	pending := maps.Clone(current)
 	if r.multi {
 		alt, err := altUsername(current.str("username"))
 		if err != nil {

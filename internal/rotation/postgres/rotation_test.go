@@ -136,14 +136,29 @@ func TestSingleUserRotation(t *testing.T) {
 	}
 }
 
-// failingDial makes connections go to a closed port while fail is set.
-func failingDial(r *Rotator, fail *atomic.Bool) {
+// interruptSetSecret starts a rotation of arn, runs createSecret, and then
+// setSecret with every connection going to a closed port, which must fail.
+// It returns the rotation's token; later connections reach the database.
+func interruptSetSecret(t *testing.T, r *Rotator, api *rotationtest.SecretsAPI, arn string) string {
+	t.Helper()
+	var fail atomic.Bool
 	r.dial = func(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
 		if fail.Load() {
 			cfg.Port = 1 // nothing listens there
 		}
 		return pgx.ConnectConfig(ctx, cfg)
 	}
+
+	token := api.StartRotation(arn)
+	if err := invoke(t, r, api, arn, token, rotation.StepCreate); err != nil {
+		t.Fatal(err)
+	}
+	fail.Store(true)
+	if err := invoke(t, r, api, arn, token, rotation.StepSet); err == nil {
+		t.Fatal("setSecret succeeded with the database unreachable")
+	}
+	fail.Store(false)
+	return token
 }
 
 func TestSingleUserInterruptedSetSecret(t *testing.T) {
@@ -154,18 +169,7 @@ func TestSingleUserInterruptedSetSecret(t *testing.T) {
 	arn := arnPrefix + "single-int"
 	api.Create(arn, secretJSON(t, user, initial, map[string]any{"ssl": false}))
 	fn := SingleUser(api).(*Rotator)
-	var fail atomic.Bool
-	failingDial(fn, &fail)
-
-	token := api.StartRotation(arn)
-	if err := invoke(t, fn, api, arn, token, rotation.StepCreate); err != nil {
-		t.Fatal(err)
-	}
-	fail.Store(true)
-	if err := invoke(t, fn, api, arn, token, rotation.StepSet); err == nil {
-		t.Fatal("setSecret succeeded with the database unreachable")
-	}
-	fail.Store(false)
+	token := interruptSetSecret(t, fn, api, arn)
 	cur := credsOf(t, api, arn, "AWSCURRENT")
 	if !login(t, cur.user, cur.password) {
 		t.Fatal("AWSCURRENT does not log in after the failed setSecret")
@@ -267,18 +271,7 @@ func TestMultiUserInterruptedSetSecret(t *testing.T) {
 	const user, initial = "multi_interrupted", "initial-Pw-5"
 	api, arn := multiSetup(t, user, initial, "multi_master2", "CREATEROLE")
 	fn := MultiUser(api).(*Rotator)
-	var fail atomic.Bool
-	failingDial(fn, &fail)
-
-	token := api.StartRotation(arn)
-	if err := invoke(t, fn, api, arn, token, rotation.StepCreate); err != nil {
-		t.Fatal(err)
-	}
-	fail.Store(true)
-	if err := invoke(t, fn, api, arn, token, rotation.StepSet); err == nil {
-		t.Fatal("setSecret succeeded with the database unreachable")
-	}
-	fail.Store(false)
+	token := interruptSetSecret(t, fn, api, arn)
 	if !login(t, user, initial) {
 		t.Fatal("AWSCURRENT does not log in after the failed setSecret")
 	}

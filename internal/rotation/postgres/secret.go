@@ -57,14 +57,6 @@ func (d secretDict) str(k string) string {
 	return s
 }
 
-func (d secretDict) clone() secretDict {
-	c := make(secretDict, len(d))
-	for k, v := range d {
-		c[k] = v
-	}
-	return c
-}
-
 func (d secretDict) marshal() (string, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
