@@ -48,18 +48,19 @@ func main() {
 
 // config is the parsed command line.
 type config struct {
-	coffer   string        // path to a built coffer binary; "" builds one
-	levels   []int         // concurrency levels
-	duration time.Duration // measured time per level and op
-	warmup   time.Duration // unmeasured time before each measurement
-	secrets  int           // secrets read
-	writes   int           // secrets written (each takes at most 99 new versions)
-	timeout  time.Duration // global bound on the whole run
-	json     bool          // machine-readable output
-	workDir  string        // parent of the fresh data directory
-	identity string        // "user" or "root": who the load signs as
-	audit    auditMode     // which coffers run: with the audit trail, without, or both
-	rounds   int           // -audit both: rounds each measurement is split into, alternating the coffers
+	coffer    string        // path to a built coffer binary; "" builds one
+	levels    []int         // concurrency levels
+	duration  time.Duration // measured time per level and op
+	warmup    time.Duration // unmeasured time before each measurement
+	secrets   int           // secrets read
+	writes    int           // secrets written (each takes at most 99 new versions)
+	timeout   time.Duration // global bound on the whole run
+	json      bool          // machine-readable output
+	workDir   string        // parent of the fresh data directory
+	identity  string        // "user" or "root": who the load signs as
+	audit     auditMode     // which coffers run: with the audit trail, without, or both
+	rounds    int           // -audit both: rounds each measurement is split into, alternating the coffers
+	auditSync string        // COFFER_AUDIT_SYNC of the audited coffer (empty: coffer's default)
 }
 
 // auditMode says which coffers a run measures.
@@ -112,6 +113,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.identity, "identity", "user", "who the load signs as: user (an IAM user whose policy is evaluated on every request) or root (the account's root, no policy to evaluate)")
 	audit := fs.String("audit", "both", "`mode`: both (two coffers, audit trail on and off, measured interleaved, with the ratio on/off), on (true) or off (false: COFFER_AUDIT=off, one coffer without a trail)")
 	fs.IntVar(&cfg.rounds, "rounds", 6, "with -audit both, split each measurement into this many rounds, the two coffers taking turns (on, off, off, on, ...), so that noise on the machine hits both alike")
+	fs.StringVar(&cfg.auditSync, "audit-sync", "", "`setting` of COFFER_AUDIT_SYNC for the coffer with its trail: always, or a duration such as 10ms (empty: coffer's default, always)")
 	fs.BoolVar(&cfg.json, "json", false, "print the results as JSON on stdout (progress stays on stderr)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./bench/load [flags]\n\n")
@@ -378,7 +380,7 @@ func setupCoffer(ctx context.Context, cfg config, bin string, audit bool, progre
 		return nil, err
 	}
 	progress("starting coffer with audit %s (%s)", cr.auditLabel(), bin)
-	if cr.proc, err = startCoffer(ctx, bin, cr.dataDir, audit); err != nil {
+	if cr.proc, err = startCoffer(ctx, bin, cr.dataDir, audit, cfg.auditSync); err != nil {
 		return nil, err
 	}
 	progress("creating %d secrets to read and %d to write", cfg.secrets, cfg.writes)

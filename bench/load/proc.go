@@ -105,8 +105,9 @@ func (p *proc) kill() {
 }
 
 // startCoffer starts coffer on a free loopback port with a fresh data
-// directory and the fixed test identity, with or without its audit trail.
-func startCoffer(ctx context.Context, bin, dataDir string, audit bool) (*proc, error) {
+// directory and the fixed test identity, with or without its audit trail
+// (auditSync, when set, is its COFFER_AUDIT_SYNC).
+func startCoffer(ctx context.Context, bin, dataDir string, audit bool, auditSync string) (*proc, error) {
 	cmd := exec.Command(bin, "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
 	auditEnv := "COFFER_AUDIT=on"
 	if !audit {
@@ -119,6 +120,9 @@ func startCoffer(ctx context.Context, bin, dataDir string, audit bool) (*proc, e
 		"COFFER_LOG_LEVEL=warn",
 		auditEnv,
 	)
+	if audit && auditSync != "" {
+		cmd.Env = append(cmd.Env, "COFFER_AUDIT_SYNC="+auditSync)
+	}
 	return startProc(ctx, "coffer", cmd, "coffer: listening on ")
 }
 

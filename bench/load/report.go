@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,8 +23,9 @@ type report struct {
 	DurationSec   float64  `json:"duration_seconds"`
 	WarmupSec     float64  `json:"warmup_seconds"`
 	Secrets       int      `json:"secrets"`
-	Identity      string   `json:"identity"` // who the load signed as: user or root
-	Audit         string   `json:"audit"`    // both, on or off: which coffers ran
+	Identity      string   `json:"identity"`   // who the load signed as: user or root
+	Audit         string   `json:"audit"`      // both, on or off: which coffers ran
+	AuditSync     string   `json:"audit_sync"` // COFFER_AUDIT_SYNC of the audited coffer
 	ResponseBytes int      `json:"get_response_bytes"`
 	LoadBefore    string   `json:"load_average_before,omitempty"` // 1, 5, 15 min
 	LoadAfter     string   `json:"load_average_after,omitempty"`
@@ -49,6 +51,7 @@ func newReport(cfg config, respBytes int) *report {
 		Secrets:       cfg.secrets,
 		Identity:      cfg.identity,
 		Audit:         string(cfg.audit),
+		AuditSync:     cmp.Or(cfg.auditSync, "always"),
 		ResponseBytes: respBytes,
 		LoadBefore:    loadAverage(),
 		Results:       []result{},
@@ -130,8 +133,8 @@ func (p *printer) header(rep *report) {
 	if p.json {
 		return
 	}
-	fmt.Fprintf(p.w, "# %d CPUs, %s %s/%s; %v measured after %v warm-up per row; %d secrets; GetSecretValue response %d bytes; signed as %s; audit %s\n",
-		rep.CPUs, rep.Go, rep.OS, rep.Arch, rep.duration, rep.warmup, rep.Secrets, rep.ResponseBytes, rep.Identity, rep.Audit)
+	fmt.Fprintf(p.w, "# %d CPUs, %s %s/%s; %v measured after %v warm-up per row; %d secrets; GetSecretValue response %d bytes; signed as %s; audit %s (sync %s)\n",
+		rep.CPUs, rep.Go, rep.OS, rep.Arch, rep.duration, rep.warmup, rep.Secrets, rep.ResponseBytes, rep.Identity, rep.Audit, rep.AuditSync)
 	if rep.LoadBefore != "" {
 		fmt.Fprintf(p.w, "# load average before: %s\n", rep.LoadBefore)
 	}

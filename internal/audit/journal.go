@@ -60,6 +60,7 @@ import (
 )
 
 const (
+	writeUnit   = 4096    // the unit the journal's zeros are written in
 	frameHeader = 16      // length, checksum, seq
 	maxFrame    = 1 << 24 // a frame longer than this is damage, not a record
 	replayBatch = 1000    // records per store transaction when replaying
@@ -78,6 +79,9 @@ type journal struct {
 	cur   int   // the file being written
 	next  int64 // seq of the next frame
 	buf   []byte
+	// dirty marks the files written since their last fdatasync (written
+	// without sync, Config.JournalSync > 0).
+	dirty [2]bool
 }
 
 // journalFile is one of the journal's two files.
@@ -119,22 +123,36 @@ func openJournalFile(path string) (*os.File, []*waiting, int64, error) {
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("audit: opening the journal: %w", err)
 	}
+	fail := func(what string, err error) (*os.File, []*waiting, int64, error) {
+		f.Close()
+		return nil, nil, 0, fmt.Errorf("audit: %s the journal %s: %w", what, path, err)
+	}
+	// Start from the file's own blocks, not from what an earlier process
+	// left cached (see dropCache).
+	if err := f.Sync(); err != nil {
+		return fail("syncing", err)
+	}
+	if err := dropCache(f); err != nil {
+		return fail("reading", err)
+	}
 	data, err := io.ReadAll(f)
 	if err != nil {
-		f.Close()
-		return nil, nil, 0, fmt.Errorf("audit: reading the journal %s: %w", path, err)
+		return fail("reading", err)
 	}
 	frames, good := decodeFrames(data)
 	if len(data) < journalSize {
 		// Write the zeros once, so that later writes overwrite blocks the
-		// file already has.
-		if _, err := f.WriteAt(make([]byte, journalSize-len(data)), int64(len(data))); err != nil {
-			f.Close()
-			return nil, nil, 0, fmt.Errorf("audit: making the journal %s: %w", path, err)
+		// file already has; a page at a time, so that the cache holds
+		// small pages (see dropCache).
+		zeros := make([]byte, writeUnit)
+		for off := len(data); off < journalSize; off += len(zeros) {
+			n := min(len(zeros), journalSize-off)
+			if _, err := f.WriteAt(zeros[:n], int64(off)); err != nil {
+				return fail("making", err)
+			}
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, nil, 0, fmt.Errorf("audit: making the journal %s: %w", path, err)
+			return fail("making", err)
 		}
 	}
 	return f, frames, good, nil
@@ -224,12 +242,13 @@ func appendString(buf []byte, s string) []byte {
 }
 
 // write puts group after the newest frames, with consecutive seqs (set in
-// each waiting's jseq), and returns once it is durable. moved is the seq
+// each waiting's jseq), and returns once it is durable (sync) or written
+// to the file (!sync: the file is marked dirty for Trail.syncJournal). moved is the seq
 // of the last frame known to be in the store: a file whose frames are all
 // moved may be started over. A failed write uses its seqs up: whatever of
 // it reached the disk is followed by frames numbered higher, or by
 // nothing, and ends the file when read.
-func (j *journal) write(group []*waiting, moved int64) error {
+func (j *journal) write(group []*waiting, moved int64, sync bool) error {
 	first := j.next
 	j.next += int64(len(group))
 	j.buf = j.buf[:0]
@@ -246,7 +265,9 @@ func (j *journal) write(group []*waiting, moved int64) error {
 	if _, err := jf.f.WriteAt(j.buf, jf.size); err != nil {
 		return fmt.Errorf("audit: writing the journal: %w", err)
 	}
-	if err := fdatasync(jf.f); err != nil {
+	if !sync {
+		j.dirty[j.cur] = true
+	} else if err := fdatasync(jf.f); err != nil {
 		return fmt.Errorf("audit: syncing the journal: %w", err)
 	}
 	for i, w := range group {
@@ -258,6 +279,27 @@ func (j *journal) write(group []*waiting, moved int64) error {
 		j.buf = nil // do not keep a huge buffer after a burst
 	}
 	return nil
+}
+
+// takeDirty returns the files written since their last sync and clears
+// their marks; the caller syncs them (outside the writers' lock) and calls
+// markDirty with those that failed.
+func (j *journal) takeDirty() []int {
+	var files []int
+	for i := range j.dirty {
+		if j.dirty[i] {
+			files = append(files, i)
+			j.dirty[i] = false
+		}
+	}
+	return files
+}
+
+// markDirty marks files as written since their last sync.
+func (j *journal) markDirty(files []int) {
+	for _, i := range files {
+		j.dirty[i] = true
+	}
 }
 
 // reset starts both files over; every frame in them must be in the store.

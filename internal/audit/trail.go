@@ -55,6 +55,13 @@ type Config struct {
 	// embedded store's data directory; empty: no journal, Record waits for
 	// a store transaction (PostgreSQL).
 	Journal string
+	// JournalSync is how long a journaled record may wait for fdatasync.
+	// 0 (the default): Record returns once its record is fdatasynced,
+	// durable against a crash of the machine. Positive: Record returns
+	// once its record is written to the journal file, in the operating
+	// system's cache (durable against a crash of coffer, not of the
+	// machine), and the file is fdatasynced at most JournalSync later.
+	JournalSync time.Duration
 }
 
 // Trail appends records to the hash chain in the store, fails closed, and
@@ -79,8 +86,12 @@ type Trail struct {
 
 	// With a journal, records feeds the journal writer: one goroutine
 	// appends every record waiting, as many as are queued (up to
-	// maxGroup), in one write and one fdatasync (see journalLoop).
+	// maxGroup), in one write and one fdatasync (see journalLoop). With
+	// JournalSync set, each Record writes its own frame, under jmu, and
+	// syncLoop syncs the written files (dirty says there are some).
 	journal  *journal
+	jmu      sync.Mutex
+	dirty    chan struct{}
 	records  chan *waiting
 	recordMu sync.RWMutex // held shared while enqueueing; Close takes it
 	writing  sync.WaitGroup
@@ -99,6 +110,7 @@ type Trail struct {
 	mvStop  bool         // the mover drains what is pending and stops
 	closing bool         // Close began: the journal writer no longer waits for the backlog
 	moveErr error        // the last move failed (journal only): Record refuses
+	syncErr error        // the last background fdatasync failed: Record refuses
 	moved   atomic.Int64 // the last journal frame known to be in the store
 	moving  sync.WaitGroup
 }
@@ -174,9 +186,14 @@ func New(store storage.Store, cfg Config) (*Trail, error) {
 		}
 		t.journal = j
 		t.moved.Store(j.next - 1)
-		t.records = make(chan *waiting, maxGroup)
 		t.writing.Add(1)
-		go t.journalLoop()
+		if cfg.JournalSync > 0 {
+			t.dirty = make(chan struct{}, 1)
+			go t.syncLoop()
+		} else {
+			t.records = make(chan *waiting, maxGroup)
+			go t.journalLoop()
+		}
 	}
 	t.moving.Add(1)
 	go t.moveLoop()
@@ -270,15 +287,18 @@ func (t *Trail) prepare(rec *Record) (doc []byte, when time.Time, err error) {
 		return nil, time.Time{}, errors.New("audit: nil record")
 	}
 	now := t.now().UTC().Truncate(time.Second)
+	given := rec.EventTime != ""
 	t.fill(rec, now)
 	if doc, err = encode(rec); err != nil {
 		return nil, time.Time{}, err
 	}
-	when, err = time.Parse(eventTimeLayout, rec.EventTime)
-	if err != nil {
-		when = now
+	when = now
+	if given {
+		if w, err := time.Parse(eventTimeLayout, rec.EventTime); err == nil {
+			when = w.UTC()
+		}
 	}
-	return doc, when.UTC(), nil
+	return doc, when, nil
 }
 
 // link appends the encoded record after the head (seq, head) in tx.
@@ -300,9 +320,10 @@ func link(tx storage.Tx, seq int64, head []byte, rec *Record, doc []byte, when t
 
 // Record adds rec to the trail and returns when it is durable (reads,
 // denials, failed calls, service events): in the journal when the trail
-// has one, else in a store transaction it shares with the Record calls
-// queued with it. An error means the
-// record may not be kept: the caller must fail the call (5xx).
+// has one (fdatasynced, or written when Config.JournalSync is set), else
+// in a store transaction it shares with the Record calls queued with it.
+// An error means the record may not be kept: the caller must fail the
+// call (5xx).
 func (t *Trail) Record(ctx context.Context, rec *Record) error {
 	t.inRecord.Add(1)
 	defer t.inRecord.Add(-1)
@@ -310,19 +331,24 @@ func (t *Trail) Record(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	w := &waiting{doc: doc, rec: rec, when: when, done: done}
-	if t.journal == nil {
-		err = t.enqueueMove([]*waiting{w}, true)
-	} else {
-		err = t.enqueueJournal(w)
-	}
+	w := &waiting{doc: doc, rec: rec, when: when}
 	switch {
-	case errors.Is(err, errClosed):
+	case t.journal == nil:
+		w.done = make(chan error, 1)
+		if err = t.enqueueMove([]*waiting{w}, true); err == nil {
+			err = <-w.done
+		}
+	case t.dirty != nil:
+		err = t.writeJournal(w)
+	default:
+		w.done = make(chan error, 1)
+		if err = t.enqueueJournal(w); err == nil {
+			err = <-w.done
+		}
+	}
+	if errors.Is(err, errClosed) {
 		// After Close: a transaction of its own.
 		err = t.store.Update(ctx, func(tx storage.Tx) error { return linkGroup(tx, []*waiting{w}) })
-	case err == nil:
-		err = <-done
 	}
 	if err != nil {
 		return fmt.Errorf("audit: recording %s: %w", rec.EventName, err)
@@ -334,11 +360,8 @@ func (t *Trail) Record(ctx context.Context, rec *Record) error {
 // enqueueJournal hands w to the journal writer, or refuses it when the
 // mover cannot write the store or the trail is closed.
 func (t *Trail) enqueueJournal(w *waiting) error {
-	t.mv.Lock()
-	err := t.moveErr
-	t.mv.Unlock()
-	if err != nil {
-		return fmt.Errorf("the trail cannot be written to the store: %w", err)
+	if err := t.refusal(); err != nil {
+		return err
 	}
 	t.recordMu.RLock()
 	defer t.recordMu.RUnlock()
@@ -349,6 +372,99 @@ func (t *Trail) enqueueJournal(w *waiting) error {
 		t.records <- w
 		return nil
 	}
+}
+
+// refusal is why Record must refuse now: the mover cannot write the store,
+// or the journal cannot be synced; nil when it may go on.
+func (t *Trail) refusal() error {
+	t.mv.Lock()
+	defer t.mv.Unlock()
+	switch {
+	case t.moveErr != nil:
+		return fmt.Errorf("the trail cannot be written to the store: %w", t.moveErr)
+	case t.syncErr != nil:
+		return fmt.Errorf("the journal cannot be synced: %w", t.syncErr)
+	}
+	return nil
+}
+
+// writeJournal writes w's frame to the journal without a sync
+// (Config.JournalSync) and hands it to the mover, or refuses it when the
+// trail cannot keep it or is closed. Frames reach the mover in journal
+// order (under jmu), so the mark it sets is always its last frame's.
+func (t *Trail) writeJournal(w *waiting) error {
+	if err := t.refusal(); err != nil {
+		return err
+	}
+	t.recordMu.RLock()
+	defer t.recordMu.RUnlock()
+	select {
+	case <-t.stop:
+		return errClosed
+	default:
+	}
+	t.jmu.Lock()
+	defer t.jmu.Unlock()
+	group := []*waiting{w}
+	if err := t.journal.write(group, t.moved.Load(), false); err != nil {
+		return err
+	}
+	select {
+	case t.dirty <- struct{}{}:
+	default:
+	}
+	return t.enqueueMove(group, false)
+}
+
+// syncLoop fdatasyncs the journal files written since the last sync, at
+// most Config.JournalSync after a write, until Close (which it syncs
+// after the last write).
+func (t *Trail) syncLoop() {
+	defer t.writing.Done()
+	for {
+		select {
+		case <-t.dirty:
+		case <-t.stop:
+			t.syncJournal()
+			return
+		}
+		t.sleep(t.cfg.JournalSync)
+		t.syncJournal()
+	}
+}
+
+// syncJournal fdatasyncs the files written since their last sync. A
+// failure makes Record refuse until a later sync succeeds (the files stay
+// marked, and the next sync is due at once).
+func (t *Trail) syncJournal() {
+	t.jmu.Lock()
+	files := t.journal.takeDirty()
+	t.jmu.Unlock()
+	var failed []int
+	var err error
+	for _, i := range files {
+		if e := fdatasync(t.journal.files[i].f); e != nil {
+			failed, err = append(failed, i), e
+		}
+	}
+	if err != nil {
+		t.jmu.Lock()
+		t.journal.markDirty(failed)
+		t.jmu.Unlock()
+		select {
+		case t.dirty <- struct{}{}:
+		default:
+		}
+	}
+	t.mv.Lock()
+	defer t.mv.Unlock()
+	switch {
+	case err != nil && t.syncErr == nil:
+		t.log.Error("audit: syncing the journal failed; refusing requests until it works", "err", err)
+	case err == nil && t.syncErr != nil:
+		t.log.Info("audit: the journal syncs again")
+	}
+	t.syncErr = err
 }
 
 // enqueueMove hands group to the mover. Without a journal (direct) the
@@ -443,7 +559,7 @@ func (t *Trail) journalLoop() {
 // it to the mover. The journal is emptied first when it is big and
 // everything in it has been moved.
 func (t *Trail) writeGroup(group []*waiting) {
-	err := t.journal.write(group, t.moved.Load())
+	err := t.journal.write(group, t.moved.Load(), true)
 	for _, w := range group {
 		w.done <- err
 	}
@@ -596,7 +712,8 @@ func ChainHash(prev, doc []byte) []byte {
 }
 
 // encode checks rec for sensitive members and returns its canonical bytes:
-// json.Marshal of the struct (fixed field order), followed by the members
+// json.Marshal of the struct (fixed field order; appendRecord writes the
+// same bytes faster), followed by the members
 // of rec.Extra (a JSON object) when it is set.
 func encode(rec *Record) ([]byte, error) {
 	for name, m := range map[string]any{
@@ -608,7 +725,7 @@ func encode(rec *Record) ([]byte, error) {
 			return nil, fmt.Errorf("%w: %s.%s", ErrSecretInRecord, name, key)
 		}
 	}
-	doc, err := json.Marshal(rec)
+	doc, err := appendRecord(make([]byte, 0, 1024), rec)
 	if err != nil {
 		return nil, fmt.Errorf("audit: encoding record %s: %w", rec.EventName, err)
 	}

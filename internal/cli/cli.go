@@ -104,6 +104,13 @@ func serverCommand(stdout, stderr io.Writer) *cobra.Command {
 	envDuration("COFFER_AUDIT_DIGEST_INTERVAL", &cfg.AuditDigestInterval)
 	envDuration("COFFER_LEASE_TTL", &cfg.LeaseTTL)
 	envBool("COFFER_AUDIT_STDOUT", &cfg.AuditStdout)
+	if v := os.Getenv("COFFER_AUDIT_SYNC"); v != "" {
+		d, err := server.ParseAuditSync(v)
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("COFFER_AUDIT_SYNC=%w", err))
+		}
+		cfg.AuditSync = d
+	}
 	// Auditing is on unless turned off for a benchmark (no trail).
 	auditOn := true
 	envBool("COFFER_AUDIT", &auditOn)
@@ -142,9 +149,31 @@ generated on first start and written to <data-dir>/credentials).`,
 	f.BoolVar(&cfg.AuditStdout, "audit-stdout", cfg.AuditStdout, "also write audit records as JSON lines to standard output, best effort (env COFFER_AUDIT_STDOUT)")
 	f.StringVar(&cfg.AuditSyslog, "audit-syslog", cfg.AuditSyslog, "also send audit records to syslog: local, unix:///path, udp://host:port or tcp://host:port (env COFFER_AUDIT_SYSLOG)")
 	f.DurationVar(&cfg.AuditDigestInterval, "audit-digest-interval", cfg.AuditDigestInterval, "how often the head of the audit trail is signed (default 1m; env COFFER_AUDIT_DIGEST_INTERVAL)")
+	f.Var(auditSyncFlag{&cfg.AuditSync}, "audit-sync", "when a read's audit record is fdatasynced in the embedded store's journal: always (before the response), or at most this long after it is written, like 10ms (durable against a crash of coffer at once, of the machine after that; env COFFER_AUDIT_SYNC)")
 	f.BoolVar(&auditOn, "audit", auditOn, "record every call in the audit trail; --audit=false is for benchmarks only: no trail (env COFFER_AUDIT=off)")
 	return cmd
 }
+
+// auditSyncFlag is --audit-sync: always, or a duration.
+type auditSyncFlag struct{ d *time.Duration }
+
+func (f auditSyncFlag) String() string {
+	if f.d == nil || *f.d == 0 {
+		return "always"
+	}
+	return f.d.String()
+}
+
+func (f auditSyncFlag) Set(v string) error {
+	d, err := server.ParseAuditSync(v)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+func (auditSyncFlag) Type() string { return "always|duration" }
 
 func envOr(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok && v != "" {

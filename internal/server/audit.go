@@ -56,7 +56,7 @@ func newTrail(ctx context.Context, cfg Config, store storage.Store, root envelop
 	}
 	pub := key.Public().(ed25519.PublicKey)
 	log.Info("audit: digests are signed", "key_id", audit.KeyID(pub), "public_key", base64.StdEncoding.EncodeToString(pub))
-	trail, err := audit.New(store, audit.Config{Sinks: sinks, Log: log, Journal: auditJournalPath(cfg)})
+	trail, err := audit.New(store, audit.Config{Sinks: sinks, Log: log, Journal: auditJournalPath(cfg), JournalSync: cfg.AuditSync})
 	if err != nil {
 		return nil, nil, err
 	}

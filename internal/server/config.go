@@ -46,12 +46,33 @@ type Config struct {
 	AuditStdout         bool
 	AuditSyslog         string
 	AuditDigestInterval time.Duration
+	// AuditSync is how long a read's audit record may wait for fdatasync
+	// in the embedded store's journal (audit.Config.JournalSync): 0, the
+	// default, syncs it before the response.
+	AuditSync time.Duration
 	// LeaseTTL is how long a background job's lease on a shared store
 	// lasts without renewal (jobs.go); below 300ms (0 included): 15s.
 	LeaseTTL time.Duration
 	// DisableAudit turns the audit trail off. For benchmarks only: no
 	// trail, nothing recorded (COFFER_AUDIT=off, --audit=false).
 	DisableAudit bool
+}
+
+// MaxAuditSync bounds Config.AuditSync: the reads' records a crash of the
+// machine may take stay within a second.
+const MaxAuditSync = time.Second
+
+// ParseAuditSync reads an audit sync setting: "always" (0: fdatasync
+// before each response) or a positive duration up to MaxAuditSync.
+func ParseAuditSync(v string) (time.Duration, error) {
+	if v == "always" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > MaxAuditSync {
+		return 0, fmt.Errorf("%q is not always or a duration from 1ns to %s (like 10ms)", v, MaxAuditSync)
+	}
+	return d, nil
 }
 
 // DefaultDataDir is $XDG_DATA_HOME/coffer, or ~/.local/share/coffer.
@@ -100,6 +121,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AuditDigestInterval < 0 {
 		errs = append(errs, fmt.Errorf("audit digest interval %s: must not be negative", c.AuditDigestInterval))
+	}
+	if c.AuditSync < 0 || c.AuditSync > MaxAuditSync {
+		errs = append(errs, fmt.Errorf("audit sync %s: want always, or a duration up to %s", c.AuditSync, MaxAuditSync))
 	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":
