@@ -8,6 +8,8 @@ package audit
 // a journal (Config.Journal, the embedded store's data directory), Record
 // appends its record to a plain file, as one frame, and returns once
 // fdatasync returned: concurrent callers share one write and one sync.
+// With Config.JournalSync set, each Record writes its frame and returns;
+// the files written are fdatasynced in the background within that time.
 // A mover then links the journaled records into the trail in the store, in
 // large transactions that also set the store's journal mark
 // (storage.Tx.SetAuditJournalMark) to the last frame they hold, so every
