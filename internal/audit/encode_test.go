@@ -88,9 +88,9 @@ func readRecordFixture() *Record {
 		RequestID: "0e0b5c7a-2a4b-4f36-9d77-8f8f7f0a6c11", EventID: "3c5a6754-71e1-42ca-be17-db9b6488c749", ReadOnly: true,
 		UserIdentity: &UserIdentity{Type: "IAMUser", PrincipalID: "AIDAEXAMPLEUSERID0001", ARN: "arn:aws:iam::123456789012:user/bench-app",
 			AccountID: "123456789012", AccessKeyID: "AKIAEXAMPLEKEY000001", UserName: "bench-app"},
-		RequestParameters:  map[string]any{"secretId": "bench/app/secret-17"},
-		Resources:          []Resource{{ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench/app/secret-17-AbCdEf", AccountID: "123456789012", Type: "AWS::SecretsManager::Secret"}},
-		EventType:          TypeAPICall, ManagementEvent: true, EventCategory: categoryManagement,
+		RequestParameters: map[string]any{"secretId": "bench/app/secret-17"},
+		Resources:         []Resource{{ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench/app/secret-17-AbCdEf", AccountID: "123456789012", Type: "AWS::SecretsManager::Secret"}},
+		EventType:         TypeAPICall, ManagementEvent: true, EventCategory: categoryManagement,
 		RecipientAccountID: "123456789012",
 	}
 }

@@ -3,11 +3,14 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -421,5 +424,474 @@ func TestReplayIntoAStoreWithoutAccountMovesNothing(t *testing.T) {
 	}
 	if recs := trailRecords(t, db); len(recs) != 1 || !bytes.Contains(recs[0].Doc, []byte(`"eventName":"GetSecretValue"`)) || bytes.Contains(recs[0].Doc, []byte(`"n":`)) {
 		t.Fatalf("trail after a new record: %d records; want only the new one", len(recs))
+	}
+}
+
+// The tests below cover Config.JournalSync > 0: Record returns once its
+// frame is written to the journal file, and syncLoop fdatasyncs it later.
+
+// syncTrail opens a store with an account, wraps it in a failingStore and
+// opens a trail on it whose journal is synced every JournalSync; the store
+// closes when the test ends.
+func syncTrail(t *testing.T, every time.Duration) (db storage.Store, store *failingStore, jpath string, trail *Trail) {
+	t.Helper()
+	dir := t.TempDir()
+	db = openSQLite(t, filepath.Join(dir, "coffer.db"))
+	t.Cleanup(func() { db.Close() })
+	store = &failingStore{Store: db}
+	jpath = filepath.Join(dir, "coffer.db-audit")
+	trail, err := New(store, Config{Journal: jpath, JournalSync: every, Log: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trail.dirty == nil || trail.records != nil {
+		t.Fatal("a trail with JournalSync set does not use the unsynced journal writer")
+	}
+	return db, store, jpath, trail
+}
+
+// syncRecord is a read's record with a request id of its own.
+func syncRecord(id string) *Record {
+	return &Record{EventName: "GetSecretValue", RecipientAccountID: "123456789012", RequestID: id,
+		RequestParameters: map[string]any{"secretId": "s-" + id}}
+}
+
+// requestIDs returns how many times each request id is in recs, and checks
+// the chain with Verify (want records in all).
+func requestIDs(t *testing.T, store storage.Store, recs []*storage.AuditRecord, want int) map[string]int {
+	t.Helper()
+	ids := map[string]int{}
+	for _, r := range recs {
+		var doc struct {
+			RequestID string `json:"requestID"`
+			EventID   string `json:"eventID"`
+		}
+		if err := json.Unmarshal(r.Doc, &doc); err != nil {
+			t.Fatalf("record %d: %v", r.Seq, err)
+		}
+		ids[doc.RequestID]++
+	}
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(t.Context(), store, pub)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if rep.Records != int64(want) || len(recs) != want {
+		t.Fatalf("Verify checked %d records, the trail has %d; want %d", rep.Records, len(recs), want)
+	}
+	return ids
+}
+
+// dirtyFiles returns the journal's dirty marks (files written since their
+// last fdatasync).
+func dirtyFiles(trail *Trail) [2]bool {
+	trail.jmu.Lock()
+	defer trail.jmu.Unlock()
+	return trail.journal.dirty
+}
+
+func TestJournalSyncRecordsReachTheStoreOnce(t *testing.T) {
+	db, _, jpath, trail := syncTrail(t, 5*time.Millisecond)
+	const callers, each = 16, 50
+	var (
+		wg       sync.WaitGroup
+		eventsMu sync.Mutex
+		events   = map[string]string{} // request id -> event id Record filled in
+	)
+	for g := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := fmt.Sprintf("req-%d-%d", g, i)
+				rec := syncRecord(id)
+				if err := trail.Record(t.Context(), rec); err != nil {
+					t.Error(err)
+					return
+				}
+				eventsMu.Lock()
+				events[id] = rec.EventID
+				eventsMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	// Every acknowledged record is in a journal file (written, maybe not
+	// yet synced) or already in the store. Nothing writes the files any
+	// more, and the mover only adds to the store, so reading the files
+	// first misses nothing.
+	found := map[string]bool{}
+	for i := range 2 {
+		data, err := os.ReadFile(fmt.Sprintf("%s%d", jpath, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames, _ := decodeFrames(data)
+		for _, w := range frames {
+			var doc struct {
+				RequestID string `json:"requestID"`
+			}
+			if err := json.Unmarshal(w.doc, &doc); err != nil {
+				t.Fatal(err)
+			}
+			found[doc.RequestID] = true
+		}
+	}
+	for _, r := range trailRecords(t, db) {
+		var doc struct {
+			RequestID string `json:"requestID"`
+		}
+		if err := json.Unmarshal(r.Doc, &doc); err != nil {
+			t.Fatal(err)
+		}
+		found[doc.RequestID] = true
+	}
+	for id := range events {
+		if !found[id] {
+			t.Errorf("acknowledged request %s is neither in the journal files nor in the store", id)
+		}
+	}
+	// The background sync catches up: at most JournalSync after the last
+	// write (plus scheduling), no file is left unsynced.
+	deadline := time.Now().Add(5 * time.Second)
+	for d := dirtyFiles(trail); d[0] || d[1]; d = dirtyFiles(trail) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the journal files are still unsynced (%v) 5 s after the last write, with JournalSync 5 ms", d)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := trail.refusal(); err != nil {
+		t.Fatalf("refusal after the writes: %v", err)
+	}
+	if err := trail.Close(); err != nil {
+		t.Fatal(err)
+	}
+	recs := trailRecords(t, db)
+	ids := requestIDs(t, db, recs, callers*each)
+	for id, ev := range events {
+		if ids[id] != 1 {
+			t.Errorf("request %s is in the trail %d times, want once", id, ids[id])
+		}
+		if ev == "" {
+			t.Errorf("Record filled no event id for request %s", id)
+		}
+	}
+	seenEvents := map[string]bool{}
+	for _, r := range recs {
+		var doc struct {
+			RequestID string `json:"requestID"`
+			EventID   string `json:"eventID"`
+		}
+		if err := json.Unmarshal(r.Doc, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if seenEvents[doc.EventID] {
+			t.Errorf("event %s is in the trail twice", doc.EventID)
+		}
+		seenEvents[doc.EventID] = true
+		if events[doc.RequestID] != doc.EventID {
+			t.Errorf("record %d: request %s has event id %s, Record filled %s", r.Seq, doc.RequestID, doc.EventID, events[doc.RequestID])
+		}
+	}
+	if m := journalMark(t, db); m != callers*each {
+		t.Errorf("journal mark = %d, want %d", m, callers*each)
+	}
+}
+
+// TestJournalSyncRecordIsInTheFileWhenRecordReturns: with JournalSync set,
+// Record returns once its frame is written to the journal file, before the
+// file is synced and before the record is moved into the store (the store
+// fails here, so the move cannot happen).
+func TestJournalSyncRecordIsInTheFileWhenRecordReturns(t *testing.T) {
+	db, store, jpath, trail := syncTrail(t, time.Second)
+	store.fail.Store(true)
+	rec := syncRecord("req-in-file")
+	if err := trail.Record(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	returned := time.Now()
+	// Not synced yet: the file written is still marked (syncLoop waits a
+	// second before syncing it).
+	if d := dirtyFiles(trail); !d[0] || d[1] {
+		t.Fatalf("dirty marks right after Record = %v, want [true false]", d)
+	}
+	want, err := encode(rec) // the doc Record wrote (rec is filled in now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(jpath + "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, _ := decodeFrames(data)
+	if len(frames) != 1 {
+		t.Fatalf("the journal file holds %d frames right after Record, want 1", len(frames))
+	}
+	f := frames[0]
+	if f.jseq != 1 || !bytes.Equal(f.doc, want) || f.rec.EventName != "GetSecretValue" || f.rec.RecipientAccountID != "123456789012" {
+		t.Fatalf("frame %d = %s %s %s, want frame 1 with doc %s", f.jseq, f.rec.EventName, f.rec.RecipientAccountID, f.doc, want)
+	}
+	if !bytes.Contains(f.doc, []byte(`"requestID":"req-in-file"`)) || !bytes.Contains(f.doc, []byte(`"eventID":"`+rec.EventID+`"`)) {
+		t.Fatalf("frame doc %s does not carry the record's request and event ids", f.doc)
+	}
+	if n := len(trailRecords(t, db)); n != 0 {
+		t.Fatalf("the store holds %d records while it fails; want the record in the journal only", n)
+	}
+	// The store comes back: the mover moves it (wait for it: Close gives
+	// up on a store that failed a few times), and Close syncs the file.
+	store.fail.Store(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(trailRecords(t, db)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the record did not reach the store 5 s after it came back")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if d := dirtyFiles(trail); !d[0] && time.Since(returned) < 900*time.Millisecond {
+		t.Errorf("dirty marks after the move = %v: the file was synced before JournalSync passed", d)
+	}
+	if err := trail.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := trail.journal.dirty; d[0] || d[1] {
+		t.Errorf("dirty marks after Close = %v: Close did not sync the journal", d)
+	}
+	recs := trailRecords(t, db)
+	requestIDs(t, db, recs, 1)
+	if !bytes.Equal(recs[0].Doc, want) {
+		t.Errorf("the trail's record = %s, want %s", recs[0].Doc, want)
+	}
+	if m := journalMark(t, db); m != 1 {
+		t.Errorf("journal mark = %d, want 1", m)
+	}
+}
+
+// TestJournalSyncAbandonedTrailKeepsAcknowledgedRecords: records written
+// with JournalSync set, never fdatasynced, some moved and some not (the
+// store fails), survive the trail's abandonment (a crash of coffer, not of
+// the machine: the written pages are in the file): the next open moves
+// every acknowledged record into the trail once, and none of the refused.
+func TestJournalSyncAbandonedTrailKeepsAcknowledgedRecords(t *testing.T) {
+	defer func(n int) { journalSize = n }(journalSize)
+	journalSize = 2048 // the files switch every few records
+	db, store, jpath, old := syncTrail(t, time.Hour)
+	var (
+		mu      sync.Mutex
+		acked   = map[string]bool{}
+		refused = map[string]bool{}
+	)
+	record := func(id string) error {
+		err := old.Record(t.Context(), syncRecord(id))
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			acked[id] = true
+		} else {
+			refused[id] = true
+		}
+		return err
+	}
+	switched := false
+	for i := range 200 {
+		if err := record(fmt.Sprintf("a-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if i%20 == 19 {
+			time.Sleep(2 * moveInterval) // let the mover catch up, so that the files can take turns
+		}
+		switched = switched || old.journal.cur == 1
+	}
+	if !switched {
+		t.Error("the journal never moved to its second file")
+	}
+	// Now the store fails: concurrent callers are acknowledged until the
+	// mover's failure makes Record refuse.
+	store.fail.Store(true)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				if record(fmt.Sprintf("b-%d-%d", g, i)) != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; record(fmt.Sprintf("c-%d", i)) == nil; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("Record still succeeds 5 s after the store began to fail")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := old.refusal(); err == nil || !errors.Is(err, errStoreDown) {
+		t.Fatalf("refusal = %v, want the store's failure", err)
+	}
+	if d := dirtyFiles(old); !d[0] && !d[1] {
+		t.Fatal("no journal file is marked unsynced; the test wants records that were never synced")
+	}
+	before := len(trailRecords(t, db))
+	if before >= len(acked) {
+		t.Fatalf("the store has %d of %d records; the test wants some left in the journal", before, len(acked))
+	}
+
+	// The trail is abandoned (no Close: its goroutines keep failing on
+	// the store). The next process opens the store and the journal.
+	trail, err := New(db, Config{Journal: jpath, JournalSync: 5 * time.Millisecond, Log: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(trailRecords(t, db)); n != len(acked) {
+		t.Fatalf("after the reopen's replay the trail has %d records, want the %d acknowledged", n, len(acked))
+	}
+	for i := range 3 {
+		id := fmt.Sprintf("d-%d", i)
+		if err := trail.Record(t.Context(), syncRecord(id)); err != nil {
+			t.Fatal(err)
+		}
+		acked[id] = true
+	}
+	if err := trail.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The abandoned trail's goroutines end now, the store still failing
+	// under them: nothing of theirs may reach the store any more.
+	if err := old.Close(); err != nil {
+		t.Fatalf("closing the abandoned trail: %v", err)
+	}
+	if err := ReplayJournal(t.Context(), db, jpath, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	recs := trailRecords(t, db)
+	ids := requestIDs(t, db, recs, len(acked))
+	for id := range acked {
+		if ids[id] != 1 {
+			t.Errorf("acknowledged request %s is in the trail %d times, want once", id, ids[id])
+		}
+	}
+	for id := range refused {
+		if ids[id] != 0 {
+			t.Errorf("refused request %s is in the trail", id)
+		}
+	}
+	// Every acknowledged record took one frame, the refused none: the
+	// mark is the last frame, the number of records.
+	if m := journalMark(t, db); m != int64(len(recs)) {
+		t.Errorf("journal mark = %d, want %d", m, len(recs))
+	}
+}
+
+// TestJournalSyncFailureRefusesRecord: when the background fdatasync fails,
+// Record refuses (and writes nothing) until a later sync succeeds.
+func TestJournalSyncFailureRefusesRecord(t *testing.T) {
+	db, _, jpath, trail := syncTrail(t, time.Hour) // syncLoop never syncs by itself here
+	if err := trail.Record(t.Context(), syncRecord("r1")); err != nil {
+		t.Fatal(err)
+	}
+	trail.jmu.Lock()
+	cur, next := trail.journal.cur, trail.journal.next
+	trail.jmu.Unlock()
+	if d := dirtyFiles(trail); !d[cur] {
+		t.Fatalf("dirty marks after a write = %v, want file %d marked", d, cur)
+	}
+	// The file goes away under the trail (as on a failing disk); the sync
+	// fails.
+	if err := trail.journal.files[cur].f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	trail.syncJournal()
+	refusal := trail.refusal()
+	if refusal == nil || !strings.Contains(refusal.Error(), "the journal cannot be synced") {
+		t.Fatalf("refusal after a failed sync = %v, want the journal's sync failure", refusal)
+	}
+	if d := dirtyFiles(trail); !d[cur] {
+		t.Errorf("dirty marks after a failed sync = %v: file %d must stay marked for the next sync", d, cur)
+	}
+	err := trail.Record(t.Context(), syncRecord("r2"))
+	if err == nil || !strings.Contains(err.Error(), "the journal cannot be synced") || !strings.Contains(err.Error(), "GetSecretValue") {
+		t.Fatalf("Record after a failed sync = %v, want a refusal naming the sync", err)
+	}
+	trail.jmu.Lock()
+	if trail.journal.next != next {
+		t.Errorf("the refused Record took journal frame(s): next %d, was %d", trail.journal.next, next)
+	}
+	trail.jmu.Unlock()
+
+	// The disk comes back (the file reopened): the next sync succeeds and
+	// Record goes on.
+	f, err := os.OpenFile(fmt.Sprintf("%s%d", jpath, cur), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trail.jmu.Lock()
+	trail.journal.files[cur].f = f
+	trail.jmu.Unlock()
+	trail.syncJournal()
+	if err := trail.refusal(); err != nil {
+		t.Fatalf("refusal after a successful sync = %v, want nil", err)
+	}
+	if d := dirtyFiles(trail); d[0] || d[1] {
+		t.Errorf("dirty marks after a successful sync = %v, want none", d)
+	}
+	if err := trail.Record(t.Context(), syncRecord("r3")); err != nil {
+		t.Fatalf("Record after the sync works again: %v", err)
+	}
+	if err := trail.Close(); err != nil {
+		t.Fatal(err)
+	}
+	recs := trailRecords(t, db)
+	ids := requestIDs(t, db, recs, 2)
+	if ids["r1"] != 1 || ids["r3"] != 1 || ids["r2"] != 0 {
+		t.Fatalf("trail request ids = %v, want r1 and r3 once, r2 (refused) never", ids)
+	}
+	if m := journalMark(t, db); m != 2 {
+		t.Errorf("journal mark = %d, want 2 (the refused record took no frame)", m)
+	}
+}
+
+// TestJournalSyncCloseWhileTheSyncFails: Close returns (it does not wait for
+// a sync that keeps failing), reports the broken file, and the records
+// acknowledged before still reach the store.
+func TestJournalSyncCloseWhileTheSyncFails(t *testing.T) {
+	db, _, _, trail := syncTrail(t, time.Hour)
+	if err := trail.Record(t.Context(), syncRecord("r1")); err != nil {
+		t.Fatal(err)
+	}
+	trail.jmu.Lock()
+	cur := trail.journal.cur
+	trail.jmu.Unlock()
+	if err := trail.journal.files[cur].f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	trail.syncJournal()
+	if err := trail.Record(t.Context(), syncRecord("r2")); err == nil || !strings.Contains(err.Error(), "the journal cannot be synced") {
+		t.Fatalf("Record after a failed sync = %v, want a refusal naming the sync", err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- trail.Close() }()
+	select {
+	case err := <-closed:
+		// The file closed under the trail cannot be closed again.
+		if !errors.Is(err, os.ErrClosed) {
+			t.Errorf("Close = %v, want the journal file's os.ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return within 10 s while the journal's sync fails")
+	}
+	if err := trail.refusal(); err == nil {
+		t.Error("the final sync of Close succeeded on a closed file")
+	}
+	recs := trailRecords(t, db)
+	if ids := requestIDs(t, db, recs, 1); ids["r1"] != 1 {
+		t.Fatalf("trail request ids = %v, want r1 once", ids)
 	}
 }

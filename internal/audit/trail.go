@@ -360,18 +360,18 @@ func (t *Trail) Record(ctx context.Context, rec *Record) error {
 // enqueueJournal hands w to the journal writer, or refuses it when the
 // mover cannot write the store or the trail is closed.
 func (t *Trail) enqueueJournal(w *waiting) error {
-	if err := t.refusal(); err != nil {
-		return err
-	}
 	t.recordMu.RLock()
 	defer t.recordMu.RUnlock()
 	select {
 	case <-t.stop:
 		return errClosed
 	default:
-		t.records <- w
-		return nil
 	}
+	if err := t.refusal(); err != nil {
+		return err
+	}
+	t.records <- w
+	return nil
 }
 
 // refusal is why Record must refuse now: the mover cannot write the store,
@@ -393,15 +393,15 @@ func (t *Trail) refusal() error {
 // trail cannot keep it or is closed. Frames reach the mover in journal
 // order (under jmu), so the mark it sets is always its last frame's.
 func (t *Trail) writeJournal(w *waiting) error {
-	if err := t.refusal(); err != nil {
-		return err
-	}
 	t.recordMu.RLock()
 	defer t.recordMu.RUnlock()
 	select {
 	case <-t.stop:
 		return errClosed
 	default:
+	}
+	if err := t.refusal(); err != nil {
+		return err
 	}
 	t.jmu.Lock()
 	defer t.jmu.Unlock()
@@ -435,7 +435,7 @@ func (t *Trail) syncLoop() {
 
 // syncJournal fdatasyncs the files written since their last sync. A
 // failure makes Record refuse until a later sync succeeds (the files stay
-// marked, and the next sync is due at once).
+// marked, and syncLoop tries again after Config.JournalSync).
 func (t *Trail) syncJournal() {
 	t.jmu.Lock()
 	files := t.journal.takeDirty()
