@@ -277,7 +277,11 @@ func (t *Trail) append(tx storage.Tx, rec *Record) (*storage.AuditRecord, error)
 	if err != nil {
 		return nil, fmt.Errorf("audit: reading the head of the trail: %w", err)
 	}
-	return link(tx, seq, head, rec, doc, when)
+	ar := chained(seq, head, rec, doc, when)
+	if err := tx.AppendAudit(ar); err != nil {
+		return nil, fmt.Errorf("audit: appending record %d: %w", ar.Seq, err)
+	}
+	return ar, nil
 }
 
 // prepare fills rec's defaults and encodes it, refusing a record that
@@ -301,9 +305,10 @@ func (t *Trail) prepare(rec *Record) (doc []byte, when time.Time, err error) {
 	return doc, when, nil
 }
 
-// link appends the encoded record after the head (seq, head) in tx.
-func link(tx storage.Tx, seq int64, head []byte, rec *Record, doc []byte, when time.Time) (*storage.AuditRecord, error) {
-	ar := &storage.AuditRecord{
+// chained is the stored form of the encoded record that follows the head
+// (seq, head).
+func chained(seq int64, head []byte, rec *Record, doc []byte, when time.Time) *storage.AuditRecord {
+	return &storage.AuditRecord{
 		Seq:       seq + 1,
 		Time:      when,
 		Account:   rec.RecipientAccountID,
@@ -312,10 +317,6 @@ func link(tx storage.Tx, seq int64, head []byte, rec *Record, doc []byte, when t
 		PrevHash:  head,
 		Hash:      ChainHash(head, doc),
 	}
-	if err := tx.AppendAudit(ar); err != nil {
-		return nil, fmt.Errorf("audit: appending record %d: %w", ar.Seq, err)
-	}
-	return ar, nil
 }
 
 // Record adds rec to the trail and returns when it is durable (reads,
@@ -655,7 +656,8 @@ func (t *Trail) sleep(d time.Duration) {
 	}
 }
 
-// linkGroup links every record of group after the head, in order, and
+// linkGroup links every record of group after the head, in order (one
+// AppendAudit: the store inserts them in as few statements as it can), and
 // sets the journal mark to the last one's frame (when journaled). A
 // backend that re-runs the closure gets a fresh head each time.
 func linkGroup(tx storage.Tx, group []*waiting) error {
@@ -663,12 +665,13 @@ func linkGroup(tx storage.Tx, group []*waiting) error {
 	if err != nil {
 		return fmt.Errorf("audit: reading the head of the trail: %w", err)
 	}
-	for _, w := range group {
-		ar, err := link(tx, seq, head, w.rec, w.doc, w.when)
-		if err != nil {
-			return err
-		}
-		seq, head = ar.Seq, ar.Hash
+	ars := make([]*storage.AuditRecord, len(group))
+	for i, w := range group {
+		ars[i] = chained(seq, head, w.rec, w.doc, w.when)
+		seq, head = ars[i].Seq, ars[i].Hash
+	}
+	if err := tx.AppendAudit(ars...); err != nil {
+		return fmt.Errorf("audit: appending records %d to %d: %w", ars[0].Seq, seq, err)
 	}
 	if last := group[len(group)-1].jseq; last > 0 {
 		return tx.SetAuditJournalMark(last)
@@ -716,13 +719,16 @@ func ChainHash(prev, doc []byte) []byte {
 // same bytes faster), followed by the members
 // of rec.Extra (a JSON object) when it is set.
 func encode(rec *Record) ([]byte, error) {
-	for name, m := range map[string]any{
-		"requestParameters":   rec.RequestParameters,
-		"responseElements":    rec.ResponseElements,
-		"additionalEventData": rec.AdditionalEventData,
+	for _, m := range [...]struct {
+		name string
+		m    map[string]any
+	}{
+		{"requestParameters", rec.RequestParameters},
+		{"responseElements", rec.ResponseElements},
+		{"additionalEventData", rec.AdditionalEventData},
 	} {
-		if key, ok := findSensitive(m, 0); ok {
-			return nil, fmt.Errorf("%w: %s.%s", ErrSecretInRecord, name, key)
+		if key, ok := findSensitive(m.m, 0); ok {
+			return nil, fmt.Errorf("%w: %s.%s", ErrSecretInRecord, m.name, key)
 		}
 	}
 	doc, err := appendRecord(make([]byte, 0, 1024), rec)
@@ -765,15 +771,20 @@ func encode(rec *Record) ([]byte, error) {
 	return out, nil
 }
 
-// sensitiveKeys are the member names (lower-cased) a record must not hold.
-var sensitiveKeys = map[string]bool{
-	"secretstring":    true,
-	"secretbinary":    true,
-	"randompassword":  true,
-	"rotationtoken":   true,
-	"password":        true,
-	"secretaccesskey": true,
-	"sessiontoken":    true,
+// sensitiveKeys are the member names a record must not hold, in any case.
+var sensitiveKeys = []string{
+	"SecretString", "SecretBinary", "RandomPassword", "RotationToken",
+	"Password", "SecretAccessKey", "SessionToken",
+}
+
+// sensitiveKey reports whether k is one of sensitiveKeys, in any case.
+func sensitiveKey(k string) bool {
+	for _, s := range sensitiveKeys {
+		if len(k) == len(s) && strings.EqualFold(k, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // findSensitive reports the path of the first sensitive key in v.
@@ -786,7 +797,7 @@ func findSensitive(v any, depth int) (string, bool) {
 		return "", false
 	case map[string]any:
 		for k, e := range x {
-			if sensitiveKeys[strings.ToLower(k)] {
+			if sensitiveKey(k) {
 				return k, true
 			}
 			if p, ok := findSensitive(e, depth+1); ok {
@@ -795,7 +806,7 @@ func findSensitive(v any, depth int) (string, bool) {
 		}
 	case map[string]string:
 		for k := range x {
-			if sensitiveKeys[strings.ToLower(k)] {
+			if sensitiveKey(k) {
 				return k, true
 			}
 		}

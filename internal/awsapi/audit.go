@@ -35,6 +35,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -206,9 +208,33 @@ func logAny(v slog.Value) (any, bool) {
 	}
 }
 
+// camelNames remembers lowerCamel's answers, for at most maxCamelNames
+// names: the members of the model, which every call spells again (the
+// Query protocol's parameter names come from the caller, hence the bound).
+var (
+	camelNames sync.Map // string -> string
+	camelCount atomic.Int32
+)
+
+const maxCamelNames = 1024
+
 // lowerCamel is CloudTrail's spelling of a member name: SecretId ->
 // secretId, ARN -> arn, KmsKeyId -> kmsKeyId.
 func lowerCamel(s string) string {
+	if v, ok := camelNames.Load(s); ok {
+		return v.(string)
+	}
+	c := spellLowerCamel(s)
+	if camelCount.Load() < maxCamelNames {
+		if _, had := camelNames.LoadOrStore(s, c); !had {
+			camelCount.Add(1)
+		}
+	}
+	return c
+}
+
+// spellLowerCamel is lowerCamel without the memory.
+func spellLowerCamel(s string) string {
 	if s == "" {
 		return s
 	}

@@ -25,11 +25,11 @@ type brokenAuditTx struct {
 
 var errAuditDown = errors.New("test: the audit trail is down")
 
-func (t brokenAuditTx) AppendAudit(r *storage.AuditRecord) error {
+func (t brokenAuditTx) AppendAudit(rs ...*storage.AuditRecord) error {
 	if t.s.broken.Load() {
 		return errAuditDown
 	}
-	return t.Tx.AppendAudit(r)
+	return t.Tx.AppendAudit(rs...)
 }
 
 func (s *brokenAuditStore) View(ctx context.Context, fn func(storage.Tx) error) error {

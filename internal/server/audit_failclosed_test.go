@@ -37,11 +37,11 @@ type brokenTrailTx struct {
 
 var errTrailDown = errors.New("test: the audit trail is down")
 
-func (t brokenTrailTx) AppendAudit(r *storage.AuditRecord) error {
+func (t brokenTrailTx) AppendAudit(rs ...*storage.AuditRecord) error {
 	if t.s.broken.Load() {
 		return errTrailDown
 	}
-	return t.Tx.AppendAudit(r)
+	return t.Tx.AppendAudit(rs...)
 }
 
 func (s *brokenTrailStore) View(ctx context.Context, fn func(storage.Tx) error) error {

@@ -135,11 +135,13 @@ type Tx interface {
 	// for an empty trail); in a write transaction it also serializes
 	// appenders (PostgreSQL: the head row is locked FOR UPDATE), so that a
 	// closure that reads the head and appends Seq+1 never races another.
-	// AppendAudit inserts r; r.Seq must be the head's Seq+1, else
-	// ErrConflict. AuditRecords returns up to limit records with Seq >
-	// after, in Seq order. Digests are the signed checkpoints of the chain.
+	// AppendAudit inserts rs in order: the first's Seq must be the head's
+	// Seq+1 and each next one's its predecessor's Seq+1, else ErrConflict
+	// and nothing is inserted. AuditRecords returns up to limit records
+	// with Seq > after, in Seq order. Digests are the signed checkpoints of
+	// the chain.
 	AuditHead() (seq int64, hash []byte, err error)
-	AppendAudit(r *AuditRecord) error
+	AppendAudit(rs ...*AuditRecord) error
 	AuditRecords(after int64, limit int) ([]*AuditRecord, error)
 	InsertAuditDigest(d *AuditDigest) error
 	// AuditDigests returns every digest in Seq order.

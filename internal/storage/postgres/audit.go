@@ -53,19 +53,40 @@ func (t *tx) AuditHead() (int64, []byte, error) {
 	return seq, hash, nil
 }
 
-// AppendAudit advances the head and inserts the record in one statement,
-// only when r.Seq is the head's successor: otherwise nothing changes and
-// no error of the database is raised, so the transaction stays usable.
-func (t *tx) AppendAudit(r *storage.AuditRecord) error {
+// AppendAudit advances the head and inserts the records in one statement,
+// only when the first one is the head's successor: otherwise nothing
+// changes and no error of the database is raised, so the transaction stays
+// usable. The records go as arrays, one per column, unnested by the
+// server: one round trip whatever their number.
+func (t *tx) AppendAudit(rs ...*storage.AuditRecord) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := fmt.Sprintf("append audit record %d", r.Seq)
+	if len(rs) == 0 {
+		return nil
+	}
+	op := fmt.Sprintf("append audit record %d", rs[0].Seq)
+	n := len(rs)
+	if n > 1 {
+		op = fmt.Sprintf("append audit records %d to %d", rs[0].Seq, rs[n-1].Seq)
+	}
+	seqs, times := make([]int64, n), make([]int64, n)
+	accounts, names := make([]string, n), make([]string, n)
+	docs, prevs, hashes := make([][]byte, n), make([][]byte, n), make([][]byte, n)
+	for i, r := range rs {
+		if i > 0 && r.Seq != rs[i-1].Seq+1 {
+			return fmt.Errorf("postgres: %s: record %d does not follow record %d: %w", op, r.Seq, rs[i-1].Seq, storage.ErrConflict)
+		}
+		seqs[i], times[i], accounts[i], names[i] = r.Seq, toMillis(r.Time), r.Account, r.EventName
+		docs[i], prevs[i], hashes[i] = blob(r.Doc), blob(r.PrevHash), blob(r.Hash)
+	}
+	last := rs[n-1]
 	tag, err := t.exec(op, `WITH head AS (
-			UPDATE audit_head SET seq = $1, hash = $7 WHERE id = 1 AND seq = $1 - 1 RETURNING seq)
+			UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 - 1 RETURNING seq)
 		INSERT INTO audit_records (seq, time_ms, account, event_name, doc, prev_hash, hash)
-		SELECT head.seq, $2, $3, $4, $5, $6, $7 FROM head`,
-		r.Seq, toMillis(r.Time), r.Account, r.EventName, blob(r.Doc), blob(r.PrevHash), blob(r.Hash))
+		SELECT r.* FROM head, unnest($4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::bytea[])
+			AS r(seq, time_ms, account, event_name, doc, prev_hash, hash)`,
+		last.Seq, blob(last.Hash), rs[0].Seq, seqs, times, accounts, names, docs, prevs, hashes)
 	if err != nil {
 		return err
 	}

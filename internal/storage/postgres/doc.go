@@ -71,10 +71,10 @@
 // (migration 0003). AuditHead in an Update reads it FOR UPDATE, so a
 // second appender on any node waits there until the first commits, and
 // then fails with 40001 (the row changed after its snapshot) and re-runs
-// on the new head. AppendAudit advances the head and inserts the record in
-// one statement, only when the record's seq is the head's plus one; else
-// it changes nothing and returns ErrConflict without an error of the
-// database. The row lock is held until the transaction ends, so audited
+// on the new head. AppendAudit advances the head and inserts its records
+// in one statement (the records as one array per column), only when the
+// first record's seq is the head's plus one; else it changes nothing and
+// returns ErrConflict without an error of the database. The row lock is held until the transaction ends, so audited
 // writes take turns cluster-wide, which a single hash chain requires
 // anyway. A row lock was chosen over pg_advisory_xact_lock: it needs no
 // lock key shared by convention, and a REPEATABLE READ transaction must

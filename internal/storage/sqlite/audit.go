@@ -18,6 +18,10 @@ import (
 // auditCols is the column list of audit record reads, in scanAuditRecord's order.
 const auditCols = "seq, time_ms, account, event_name, doc, prev_hash, hash"
 
+// auditBatch is how many records one INSERT of AppendAudit carries (7
+// parameters each, far below SQLite's limit of 32766).
+const auditBatch = 32
+
 // auditDigestCols is the column list of digest reads, in scanAuditDigest's order.
 const auditDigestCols = "seq, hash, time_ms, key_id, signature"
 
@@ -63,35 +67,48 @@ func (t *tx) AuditHead() (int64, []byte, error) {
 	return seq, hash, nil
 }
 
-func (t *tx) AppendAudit(r *storage.AuditRecord) error {
+// AppendAudit inserts rs after the head, auditBatch rows per statement
+// while that many are left: one statement per row costs more than the
+// B-tree work of the row itself. The head is read once per closure
+// (AuditHead), and every Seq is checked against it here.
+func (t *tx) AppendAudit(rs ...*storage.AuditRecord) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	op := "append audit record"
-	st := stAppendAudit
-	if t.auditKnown {
-		// The head is known: refuse a non-successor here and insert the
-		// successor plainly.
-		if r.Seq != t.auditSeq+1 {
-			return fmt.Errorf("sqlite: %s %d: not the successor of the head: %w", op, r.Seq, storage.ErrConflict)
-		}
-		st = stAppendAuditNext
+	if len(rs) == 0 {
+		return nil
 	}
-	res, err := t.c.exec(st, r.Seq, toMillis(r.Time), r.Account, r.EventName,
-		blob(r.Doc), blob(r.PrevHash), blob(r.Hash))
-	if err != nil {
-		return t.fail(fmt.Sprintf("%s %d", op, r.Seq), err, "")
-	}
-	if st == stAppendAudit {
-		n, err := res.RowsAffected()
-		if err != nil {
-			return t.fail(fmt.Sprintf("%s %d", op, r.Seq), err, "")
-		}
-		if n == 0 {
-			return fmt.Errorf("sqlite: %s %d: not the successor of the head: %w", op, r.Seq, storage.ErrConflict)
+	if !t.auditKnown {
+		if _, _, err := t.AuditHead(); err != nil {
+			return err
 		}
 	}
-	t.auditSeq, t.auditKnown = r.Seq, true
+	for i, r := range rs {
+		if r.Seq != t.auditSeq+1+int64(i) {
+			return fmt.Errorf("sqlite: append audit record %d: not the successor of record %d: %w", r.Seq, t.auditSeq+int64(i), storage.ErrConflict)
+		}
+	}
+	args := make([]any, 0, 7*min(len(rs), auditBatch))
+	for inserted := 0; inserted < len(rs); {
+		n, st := auditBatch, stAppendAuditBatch
+		if len(rs)-inserted < auditBatch {
+			n, st = 1, stAppendAudit
+		}
+		args = args[:0]
+		for _, r := range rs[inserted : inserted+n] {
+			args = append(args, r.Seq, toMillis(r.Time), r.Account, r.EventName, blob(r.Doc), blob(r.PrevHash), blob(r.Hash))
+		}
+		if _, err := t.c.exec(st, args...); err != nil {
+			err = t.fail(fmt.Sprintf("append audit record %d", rs[inserted].Seq), err, "")
+			if inserted > 0 && t.fatal == nil {
+				// Part of rs is in: the closure must not go on.
+				t.fatal = err
+			}
+			return err
+		}
+		inserted += n
+		t.auditSeq = rs[inserted-1].Seq
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"strings"
 )
 
 // stmtID names one of the statements a connection prepares once and keeps.
@@ -39,7 +40,7 @@ const (
 	// The audit trail (audit.go).
 	stAuditHead
 	stAppendAudit
-	stAppendAuditNext
+	stAppendAuditBatch
 	stAuditRecords
 	stInsertAuditDigest
 	stAuditDigests
@@ -120,15 +121,12 @@ var queries = [numStmts]string{
 	stEntities: `SELECT account, kind, name, id, path, created_ms, doc
 		FROM iam_entities WHERE account = ? AND kind = ? ORDER BY name_key, name`,
 
-	// The audit trail (migration 0005). The insert happens only when the
-	// record is the head's successor; no row inserted is ErrConflict.
-	stAuditHead: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
-	stAppendAudit: `INSERT INTO audit_records (seq, time_ms, account, event_name, doc, prev_hash, hash)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
-		WHERE ?1 = (SELECT coalesce(max(seq), 0) + 1 FROM audit_records)`,
-	stAppendAuditNext: `INSERT INTO audit_records (seq, time_ms, account, event_name, doc, prev_hash, hash)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
-	stAuditRecords: "SELECT " + auditCols + " FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?",
+	// The audit trail (migrations 0005 and 0007). AppendAudit checks that
+	// a record is the head's successor before it inserts it.
+	stAuditHead:        "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
+	stAppendAudit:      "INSERT INTO audit_records (" + auditCols + ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+	stAppendAuditBatch: "INSERT INTO audit_records (" + auditCols + ") VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", auditBatch), ", "),
+	stAuditRecords:     "SELECT " + auditCols + " FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?",
 	stInsertAuditDigest: `INSERT INTO audit_digests (seq, hash, time_ms, key_id, signature)
 		VALUES (?, ?, ?, ?, ?)`,
 	stAuditDigests: "SELECT " + auditDigestCols + " FROM audit_digests ORDER BY seq",

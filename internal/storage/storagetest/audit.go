@@ -21,6 +21,7 @@ var auditTests = []suiteTest{
 	{"AuditAppend", testAuditAppend},
 	{"AuditFields", testAuditFields},
 	{"AuditConflict", testAuditConflict},
+	{"AuditAppendMany", testAuditAppendMany},
 	{"AuditPaging", testAuditPaging},
 	{"AuditDigests", testAuditDigests},
 	{"AuditRollBack", testAuditRollBack},
@@ -234,6 +235,67 @@ func testAuditConflict(t *testing.T, s storage.Store) {
 	// Appending record 2 again is a conflict too.
 	err := s.Update(t.Context(), func(tx storage.Tx) error { return tx.AppendAudit(newAuditRecord(2, one.Hash)) })
 	wantErr(t, "AppendAudit of a Seq already taken", err, storage.ErrConflict)
+}
+
+// chain returns n records chained after (seq, hash).
+func chain(seq int64, hash []byte, n int) []*storage.AuditRecord {
+	rs := make([]*storage.AuditRecord, n)
+	for i := range rs {
+		rs[i] = newAuditRecord(seq+1, hash)
+		seq, hash = rs[i].Seq, rs[i].Hash
+	}
+	return rs
+}
+
+// testAuditAppendMany appends many records in one AppendAudit call (more
+// than a backend's statement batch, and a remainder), and refuses a batch
+// that does not follow the head or skips a Seq, inserting none of it.
+func testAuditAppendMany(t *testing.T, s storage.Store) {
+	one := appendAudit(t, s)
+	many := chain(1, one.Hash, 70)
+	update(t, s, func(tx storage.Tx) error {
+		if err := tx.AppendAudit(); err != nil {
+			t.Errorf("AppendAudit of nothing: %v", err)
+		}
+		return tx.AppendAudit(many...)
+	})
+	got := auditRecords(t, s, 0, 0)
+	if len(got) != 71 {
+		t.Fatalf("AuditRecords after appending 70 in one call: Seqs %v, want 1..71", seqs(got))
+	}
+	for i, w := range many {
+		checkAuditRecord(t, got[i+1], w)
+	}
+	if seq, hash := auditHead(t, s); seq != 71 || !reflect.DeepEqual(hash, many[69].Hash) {
+		t.Errorf("AuditHead: %d %x, want 71 %x", seq, hash, many[69].Hash)
+	}
+
+	next := chain(71, many[69].Hash, 40)
+	gap := append(append([]*storage.AuditRecord{}, next[:35]...), next[36:]...)
+	for _, c := range []struct {
+		name string
+		rs   []*storage.AuditRecord
+	}{
+		{"a batch that does not follow the head", chain(72, many[69].Hash, 40)},
+		{"a batch that skips a Seq after its 35th record", gap},
+		{"a batch that starts at a Seq already taken", chain(70, many[68].Hash, 5)},
+	} {
+		update(t, s, func(tx storage.Tx) error {
+			wantErr(t, "AppendAudit of "+c.name, tx.AppendAudit(c.rs...), storage.ErrConflict)
+			return nil
+		})
+		if seq, _ := auditHead(t, s); seq != 71 {
+			t.Errorf("AuditHead after AppendAudit of %s: %d, want 71", c.name, seq)
+		}
+		if got := auditRecords(t, s, 71, 0); len(got) != 0 {
+			t.Errorf("AuditRecords after AppendAudit of %s: Seqs %v, want none", c.name, seqs(got))
+		}
+	}
+	// The refused batches changed nothing: the right one goes in after them.
+	update(t, s, func(tx storage.Tx) error { return tx.AppendAudit(next...) })
+	if seq, _ := auditHead(t, s); seq != 111 {
+		t.Errorf("AuditHead after appending 40 more: %d, want 111", seq)
+	}
 }
 
 func testAuditPaging(t *testing.T, s storage.Store) {
