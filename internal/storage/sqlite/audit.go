@@ -15,7 +15,7 @@ import (
 // another. Neither the trail nor the mark is in the read cache: every read
 // goes to SQL.
 
-// auditCols is the column list of audit record reads, in scanAuditRecord's order.
+// auditCols are the columns of audit_records.
 const auditCols = "seq, time_ms, account, event_name, doc, prev_hash, hash"
 
 // auditBatch is how many records one INSERT of AppendAudit carries (7
@@ -24,16 +24,6 @@ const auditBatch = 32
 
 // auditDigestCols is the column list of digest reads, in scanAuditDigest's order.
 const auditDigestCols = "seq, hash, time_ms, key_id, signature"
-
-func scanAuditRecord(r *sql.Rows) (*storage.AuditRecord, error) {
-	var a storage.AuditRecord
-	var ms int64
-	if err := r.Scan(&a.Seq, &ms, &a.Account, &a.EventName, &a.Doc, &a.PrevHash, &a.Hash); err != nil {
-		return nil, err
-	}
-	a.Time = fromMillis(ms)
-	return &a, nil
-}
 
 func scanAuditDigest(r *sql.Rows) (*storage.AuditDigest, error) {
 	var d storage.AuditDigest
@@ -67,10 +57,11 @@ func (t *tx) AuditHead() (int64, []byte, error) {
 	return seq, hash, nil
 }
 
-// AppendAudit inserts rs after the head, auditBatch rows per statement
-// while that many are left: one statement per row costs more than the
-// B-tree work of the row itself. The head is read once per closure
-// (AuditHead), and every Seq is checked against it here.
+// AppendAudit inserts rs after the head: as blocks (auditblock.go) when
+// there are at least blockMin of them, else as rows, auditBatch rows per
+// statement while that many are left (one statement per row costs more
+// than the B-tree work of the row itself). The head is read once per
+// closure (AuditHead), and every Seq is checked against it here.
 func (t *tx) AppendAudit(rs ...*storage.AuditRecord) error {
 	if err := t.checkWrite(); err != nil {
 		return err
@@ -87,6 +78,9 @@ func (t *tx) AppendAudit(rs ...*storage.AuditRecord) error {
 		if r.Seq != t.auditSeq+1+int64(i) {
 			return fmt.Errorf("sqlite: append audit record %d: not the successor of record %d: %w", r.Seq, t.auditSeq+int64(i), storage.ErrConflict)
 		}
+	}
+	if len(rs) >= blockMin {
+		return t.appendBlocks(rs)
 	}
 	args := make([]any, 0, 7*min(len(rs), auditBatch))
 	for inserted := 0; inserted < len(rs); {
@@ -112,14 +106,74 @@ func (t *tx) AppendAudit(rs ...*storage.AuditRecord) error {
 	return nil
 }
 
+// appendBlocks inserts rs (already checked) as blocks of at most blockMax
+// records and about blockBytes of fields each.
+func (t *tx) appendBlocks(rs []*storage.AuditRecord) error {
+	for start := 0; start < len(rs); {
+		end, size := start, 0
+		for end < len(rs) && end-start < blockMax && size < blockBytes {
+			r := rs[end]
+			size += len(r.Account) + len(r.EventName) + len(r.Doc) + len(r.PrevHash) + len(r.Hash)
+			end++
+		}
+		first, last := rs[start], rs[end-1]
+		op := fmt.Sprintf("append audit records %d to %d", first.Seq, last.Seq)
+		if _, err := t.c.exec(stAppendAuditBlock, first.Seq, last.Seq, blob(last.Hash), encodeBlock(rs[start:end])); err != nil {
+			err = t.fail(op, err, "")
+			if start > 0 && t.fatal == nil {
+				t.fatal = err // part of rs is in: the closure must not go on
+			}
+			return err
+		}
+		t.auditSeq = last.Seq
+		start = end
+	}
+	return nil
+}
+
+// AuditRecords reads rows and blocks in one statement, in Seq order (a
+// block sorts by its first record), and unpacks the blocks. limit rows
+// are enough: every row holds at least one record.
 func (t *tx) AuditRecords(after int64, limit int) ([]*storage.AuditRecord, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
+	sqlLimit := limit
 	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+		sqlLimit = -1 // SQLite: no limit
 	}
-	return records(t, fmt.Sprintf("audit records after %d", after), scanAuditRecord, stAuditRecords, after, limit)
+	op := fmt.Sprintf("audit records after %d", after)
+	rows, err := t.c.query(stAuditRecords, after, sqlLimit)
+	if err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	defer rows.Close()
+	var out []*storage.AuditRecord
+	for rows.Next() && (limit <= 0 || len(out) < limit) {
+		var a storage.AuditRecord
+		var last, ms int64
+		if err := rows.Scan(&a.Seq, &last, &ms, &a.Account, &a.EventName, &a.Doc, &a.PrevHash, &a.Hash); err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		if last == 0 { // a row
+			a.Time = fromMillis(ms)
+			out = append(out, &a)
+			continue
+		}
+		rs, err := decodeBlock(a.Seq, last, a.Doc)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		for _, r := range rs {
+			if r.Seq > after && (limit <= 0 || len(out) < limit) {
+				out = append(out, r)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err, "")
+	}
+	return out, nil
 }
 
 func (t *tx) InsertAuditDigest(d *storage.AuditDigest) error {

@@ -41,6 +41,7 @@ const (
 	stAuditHead
 	stAppendAudit
 	stAppendAuditBatch
+	stAppendAuditBlock
 	stAuditRecords
 	stInsertAuditDigest
 	stAuditDigests
@@ -121,12 +122,20 @@ var queries = [numStmts]string{
 	stEntities: `SELECT account, kind, name, id, path, created_ms, doc
 		FROM iam_entities WHERE account = ? AND kind = ? ORDER BY name_key, name`,
 
-	// The audit trail (migrations 0005 and 0007). AppendAudit checks that
-	// a record is the head's successor before it inserts it.
-	stAuditHead:        "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
+	// The audit trail (migrations 0005, 0007 and 0008): records are rows of
+	// audit_records or blocks of audit_blocks (auditblock.go), never both.
+	// AppendAudit checks that a record is the head's successor before it
+	// inserts it.
+	stAuditHead: `SELECT seq, hash FROM (SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1)
+		UNION ALL SELECT last_seq, last_hash FROM (SELECT last_seq, last_hash FROM audit_blocks ORDER BY first_seq DESC LIMIT 1)
+		ORDER BY 1 DESC LIMIT 1`,
 	stAppendAudit:      "INSERT INTO audit_records (" + auditCols + ") VALUES (?, ?, ?, ?, ?, ?, ?)",
 	stAppendAuditBatch: "INSERT INTO audit_records (" + auditCols + ") VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", auditBatch), ", "),
-	stAuditRecords:     "SELECT " + auditCols + " FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?",
+	stAppendAuditBlock: "INSERT INTO audit_blocks (first_seq, last_seq, last_hash, data) VALUES (?, ?, ?, ?)",
+	// A row has last 0; a block has its first record's seq and its last's.
+	stAuditRecords: `SELECT seq, 0, time_ms, account, event_name, doc, prev_hash, hash FROM audit_records WHERE seq > ?1
+		UNION ALL SELECT first_seq, last_seq, 0, '', '', data, NULL, NULL FROM audit_blocks WHERE last_seq > ?1
+		ORDER BY 1 LIMIT ?2`,
 	stInsertAuditDigest: `INSERT INTO audit_digests (seq, hash, time_ms, key_id, signature)
 		VALUES (?, ?, ?, ?, ?)`,
 	stAuditDigests: "SELECT " + auditDigestCols + " FROM audit_digests ORDER BY seq",

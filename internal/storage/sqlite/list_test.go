@@ -250,6 +250,7 @@ func TestMigrationBackfillsFilterIndex(t *testing.T) {
 	insertSecrets(t, db, secs)
 	// Take the database back to schema version 1.
 	for _, stmt := range []string{
+		"DROP TABLE audit_blocks",  // 0008 (0007 dropped an index of audit_records)
 		"DROP TABLE audit_journal", // 0006
 		"DROP TABLE audit_records", // 0005
 		"DROP TABLE audit_digests",

@@ -60,25 +60,38 @@ func (db *DB) Export(ctx context.Context, emit func(storage.Record) error) error
 					v, err := scanVersion(r, true)
 					return storage.Record{Version: v}, err
 				}},
-			{"export audit records", "SELECT " + auditCols + " FROM audit_records ORDER BY seq",
-				func(r *sql.Rows) (storage.Record, error) {
-					a, err := scanAuditRecord(r)
-					return storage.Record{AuditRecord: a}, err
-				}},
-			{"export audit digests", "SELECT " + auditDigestCols + " FROM audit_digests ORDER BY seq",
-				func(r *sql.Rows) (storage.Record, error) {
-					d, err := scanAuditDigest(r)
-					return storage.Record{AuditDigest: d}, err
-				}},
 		}
 		for _, st := range steps {
 			if err := exportRows(ctx, t, st.op, st.sql, st.scan, emit); err != nil {
 				return err
 			}
 		}
-		return nil
+		// The trail: rows and blocks alike, a page at a time.
+		for after := int64(0); ; {
+			page, err := t.AuditRecords(after, exportAuditPage)
+			if err != nil {
+				return err
+			}
+			for _, a := range page {
+				if err := emit(storage.Record{AuditRecord: a}); err != nil {
+					return err
+				}
+			}
+			if len(page) < exportAuditPage {
+				break
+			}
+			after = page[len(page)-1].Seq
+		}
+		return exportRows(ctx, t, "export audit digests", "SELECT "+auditDigestCols+" FROM audit_digests ORDER BY seq",
+			func(r *sql.Rows) (storage.Record, error) {
+				d, err := scanAuditDigest(r)
+				return storage.Record{AuditDigest: d}, err
+			}, emit)
 	})
 }
+
+// exportAuditPage is how many audit records Export reads at a time.
+const exportAuditPage = 4096
 
 func exportRows(ctx context.Context, t *tx, op, query string, scan func(*sql.Rows) (storage.Record, error), emit func(storage.Record) error) error {
 	rows, err := t.c.sc.QueryContext(ctx, query)

@@ -22,6 +22,7 @@ var auditTests = []suiteTest{
 	{"AuditFields", testAuditFields},
 	{"AuditConflict", testAuditConflict},
 	{"AuditAppendMany", testAuditAppendMany},
+	{"AuditPagingMixed", testAuditPagingMixed},
 	{"AuditPaging", testAuditPaging},
 	{"AuditDigests", testAuditDigests},
 	{"AuditRollBack", testAuditRollBack},
@@ -295,6 +296,55 @@ func testAuditAppendMany(t *testing.T, s storage.Store) {
 	update(t, s, func(tx storage.Tx) error { return tx.AppendAudit(next...) })
 	if seq, _ := auditHead(t, s); seq != 111 {
 		t.Errorf("AuditHead after appending 40 more: %d, want 111", seq)
+	}
+}
+
+// testAuditPagingMixed pages through a trail appended one record at a
+// time and many at once, alternately (a backend may keep the two apart:
+// SQLite keeps large batches as blocks), from every position and with
+// limits that end inside a batch and past it.
+func testAuditPagingMixed(t *testing.T, s storage.Store) {
+	var want []*storage.AuditRecord
+	for _, n := range []int{1, 1, 100, 1, 17, 1, 1, 300, 1} {
+		update(t, s, func(tx storage.Tx) error {
+			seq, hash, err := tx.AuditHead()
+			if err != nil {
+				return err
+			}
+			rs := chain(seq, hash, n)
+			want = append(want, rs...)
+			return tx.AppendAudit(rs...)
+		})
+	}
+	if seq, hash := auditHead(t, s); seq != int64(len(want)) || !reflect.DeepEqual(hash, want[len(want)-1].Hash) {
+		t.Fatalf("AuditHead: %d %x, want %d %x", seq, hash, len(want), want[len(want)-1].Hash)
+	}
+	all := auditRecords(t, s, 0, 0)
+	if len(all) != len(want) {
+		t.Fatalf("AuditRecords: %d records, want %d", len(all), len(want))
+	}
+	for i := range want {
+		checkAuditRecord(t, all[i], want[i])
+	}
+	for _, after := range []int64{0, 1, 2, 3, 50, 102, 103, 104, 110, 120, 121, 122, 123, 300, 422, 423, 424, 500} {
+		for _, limit := range []int{0, 1, 7, 99, 100, 1000} {
+			got := auditRecords(t, s, after, limit)
+			var exp []*storage.AuditRecord
+			if after < int64(len(want)) {
+				exp = want[after:]
+			}
+			if limit > 0 && len(exp) > limit {
+				exp = exp[:limit]
+			}
+			if len(got) != len(exp) {
+				t.Fatalf("AuditRecords(after %d, limit %d): Seqs %v, want %d records from %d", after, limit, seqs(got), len(exp), after+1)
+			}
+			for i := range exp {
+				if got[i].Seq != exp[i].Seq || !reflect.DeepEqual(got[i].Hash, exp[i].Hash) {
+					t.Fatalf("AuditRecords(after %d, limit %d)[%d]: Seq %d, want %d", after, limit, i, got[i].Seq, exp[i].Seq)
+				}
+			}
+		}
 	}
 }
 
