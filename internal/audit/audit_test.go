@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -322,6 +323,104 @@ func TestVerifyNamesTampering(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVerifyNamesTamperingInBlocks: records the store keeps as a block
+// (SQLite keeps a large batch so, as the journal's mover appends them)
+// are checked as rows are: an edit inside a block, a deleted block and a
+// damaged one are found and named.
+func TestVerifyNamesTamperingInBlocks(t *testing.T) {
+	ctx := context.Background()
+	// blockData reads the one block's data, and tamperBlock writes it back.
+	blockData := func(e *env) []byte {
+		var data []byte
+		e.tamper(func(db *sql.DB) error {
+			return db.QueryRow(`SELECT data FROM audit_blocks`).Scan(&data)
+		})
+		return data
+	}
+	cases := []struct {
+		name    string
+		digest  bool
+		tamper  func(e *env)
+		wantErr string
+	}{
+		{"edit", false, func(e *env) {
+			// Record 10's event id, 1006, is stored once: the block keeps
+			// what differs from the record before it.
+			data := blockData(e)
+			if n := bytes.Count(data, []byte("1006")); n != 1 {
+				e.t.Fatalf("the block holds %q %d times, want once", "1006", n)
+			}
+			e.tamper(exec(`UPDATE audit_blocks SET data = ?`, bytes.Replace(data, []byte("1006"), []byte("1099"), 1)))
+		}, "record 10 was edited"},
+		{"delete the block", false, func(e *env) {
+			e.tamper(exec(`DELETE FROM audit_blocks`))
+		}, "record 4 is missing (deleted)"},
+		{"delete the block and the tail, pinned by a digest", true, func(e *env) {
+			e.tamper(exec(`DELETE FROM audit_blocks`), exec(`DELETE FROM audit_records WHERE seq > 3`))
+		}, "record 25 is missing (deleted)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			priv := blockChain(t, e)
+			pub := priv.Public().(ed25519.PublicKey)
+			if c.digest {
+				if _, err := audit.NewSigner(e.store, priv, nil).Digest(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if rep, err := audit.Verify(ctx, e.store, pub); err != nil || rep.Records != 25 {
+				t.Fatalf("before tampering: %+v, %v", rep, err)
+			}
+			c.tamper(e)
+			_, err := audit.Verify(ctx, e.store, pub)
+			if err == nil || !errors.Is(err, audit.ErrTampered) || !strings.Contains(err.Error(), c.wantErr) {
+				t.Fatalf("verify: %v, want %q", err, c.wantErr)
+			}
+		})
+	}
+	t.Run("damaged", func(t *testing.T) {
+		e := newEnv(t)
+		pub := blockChain(t, e).Public().(ed25519.PublicKey)
+		data := blockData(e)
+		e.tamper(exec(`UPDATE audit_blocks SET data = ?`, data[:len(data)/2]))
+		_, err := audit.Verify(ctx, e.store, pub)
+		if err == nil || !strings.Contains(err.Error(), "records 4 to 23") || !strings.Contains(err.Error(), "does not decode") {
+			t.Fatalf("verify: %v, want the records of the damaged block named", err)
+		}
+	})
+}
+
+// blockChain makes a trail of 25 records: 3 recorded one by one, 20
+// appended at once (a block, in SQLite), 2 more one by one.
+func blockChain(t *testing.T, e *env) ed25519.PrivateKey {
+	t.Helper()
+	priv := chain(t, e, 3)
+	if err := e.store.Update(context.Background(), func(tx storage.Tx) error {
+		seq, head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		var rs []*storage.AuditRecord
+		for i := range 20 {
+			doc := fmt.Appendf(nil, `{"eventName":"GetSecretValue","requestParameters":{"secretId":"db-%02d"},"eventID":"%d"}`, i, 1000+i)
+			h := audit.ChainHash(head, doc)
+			rs = append(rs, &storage.AuditRecord{Seq: seq + 1, Time: time.Now(), Account: "111122223333", EventName: "GetSecretValue", Doc: doc, PrevHash: head, Hash: h})
+			seq, head = seq+1, h
+		}
+		return tx.AppendAudit(rs...)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tr := newTrail(t, e.store, audit.Config{})
+	for range 2 {
+		if err := tr.Record(context.Background(), rec("DescribeSecret", map[string]any{"secretId": "db-z"})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return priv
 }
 
 func TestSecretSafetyNet(t *testing.T) {
