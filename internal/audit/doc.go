@@ -10,8 +10,9 @@
 // Fail closed: Trail.Record and Pending.Finish return only once the record
 // is durable: fdatasynced in the journal (Config.Journal, the embedded
 // store; journal.go), from which a mover links it into the chain in the
-// store within moveInterval, or, without a journal (PostgreSQL), committed
-// by the store's Update. With Config.JournalSync set, the journal is
+// store within moveInterval (a batch in one AppendAudit call, which the
+// store may keep compactly: SQLite keeps it as blocks), or, without a
+// journal (PostgreSQL), committed by the store's Update. With Config.JournalSync set, the journal is
 // written but fdatasynced in the background within that time: durable
 // against a crash of the process at once, of the machine after the sync;
 // a failed sync makes Record refuse until one succeeds. A write appends its record inside its own

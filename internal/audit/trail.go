@@ -73,6 +73,7 @@ type Trail struct {
 	now   func() time.Time
 
 	queue chan []byte
+	stamp atomic.Pointer[stamp] // the last eventTime made (eventTime)
 	mu    sync.Mutex
 	// unconfirmed holds records appended by Append in a transaction this
 	// Trail cannot see commit (a domain's): hash -> entry. The feeder
@@ -688,7 +689,7 @@ func (t *Trail) fill(rec *Record, now time.Time) {
 		rec.EventID = uuid.NewString()
 	}
 	if rec.EventTime == "" {
-		rec.EventTime = now.Format(eventTimeLayout)
+		rec.EventTime = t.eventTime(now)
 	}
 	if rec.EventVersion == "" {
 		rec.EventVersion = EventVersion
@@ -703,6 +704,23 @@ func (t *Trail) fill(rec *Record, now time.Time) {
 		rec.EventCategory = categoryManagement
 	}
 	rec.ManagementEvent = true
+}
+
+// eventTime is now (whole seconds, UTC) as a record's eventTime, formatted
+// once a second: every record of that second carries the same text.
+func (t *Trail) eventTime(now time.Time) string {
+	if s := t.stamp.Load(); s != nil && s.sec == now.Unix() {
+		return s.text
+	}
+	s := &stamp{sec: now.Unix(), text: now.Format(eventTimeLayout)}
+	t.stamp.Store(s)
+	return s.text
+}
+
+// stamp is a second and its eventTime.
+type stamp struct {
+	sec  int64
+	text string
 }
 
 // ChainHash returns SHA-256(prev || doc), the Hash of a record whose

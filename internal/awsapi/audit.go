@@ -333,11 +333,19 @@ func (h *Handler) finishAudit(ctx context.Context, p *audit.Pending, errCode, er
 // secretResource is the record's resource for a secret's ARN; false when
 // the ARN names no account.
 func secretResource(arn string) (audit.Resource, bool) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[4] == "" {
+	// arn:partition:service:region:account:resource; the fifth field.
+	var account string
+	rest := arn
+	for range 5 {
+		var ok bool
+		if account, rest, ok = strings.Cut(rest, ":"); !ok {
+			return audit.Resource{}, false
+		}
+	}
+	if account == "" {
 		return audit.Resource{}, false
 	}
-	return audit.Resource{ARN: arn, AccountID: parts[4], Type: "AWS::SecretsManager::Secret"}, true
+	return audit.Resource{ARN: arn, AccountID: account, Type: "AWS::SecretsManager::Secret"}, true
 }
 
 // sensitiveQuery are the Query protocol parameters that never go into a

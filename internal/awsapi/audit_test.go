@@ -39,3 +39,23 @@ func TestLowerCamelMemoryIsBounded(t *testing.T) {
 		t.Errorf("lowerCamel remembers %d names, want at most %d", n, maxCamelNames)
 	}
 }
+
+func TestSecretResource(t *testing.T) {
+	for _, c := range []struct {
+		arn, account string
+		ok           bool
+	}{
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf", "123456789012", true},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:a:b:c", "123456789012", true},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:", "123456789012", true},
+		{"arn:aws:secretsmanager:us-east-1:123456789012", "", false}, // no resource
+		{"arn:aws:secretsmanager:us-east-1::secret:x", "", false},    // no account
+		{"", "", false},
+		{"db", "", false},
+	} {
+		r, ok := secretResource(c.arn)
+		if ok != c.ok || (ok && (r.AccountID != c.account || r.ARN != c.arn || r.Type != "AWS::SecretsManager::Secret")) {
+			t.Errorf("secretResource(%q) = %+v, %v; want account %q, %v", c.arn, r, ok, c.account, c.ok)
+		}
+	}
+}
