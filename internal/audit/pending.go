@@ -134,10 +134,10 @@ func (p *Pending) Finish(ctx context.Context, t *Trail, errCode, errMsg string, 
 		// new event id.
 		p.rec.EventID = ""
 	}
-	rec := *p.rec
-	rec.ErrorCode, rec.ErrorMessage = errCode, errMsg
-	rec.ResponseElements = response
-	if err := t.Record(ctx, &rec); err != nil {
+	// The call is over: its record is completed in place (no copy).
+	p.rec.ErrorCode, p.rec.ErrorMessage = errCode, errMsg
+	p.rec.ResponseElements = response
+	if err := t.Record(ctx, p.rec); err != nil {
 		return err
 	}
 	p.finished = true

@@ -666,10 +666,22 @@ func linkGroup(tx storage.Tx, group []*waiting) error {
 	if err != nil {
 		return fmt.Errorf("audit: reading the head of the trail: %w", err)
 	}
+	// One allocation for the records and one for their hashes: a batch
+	// holds hundreds.
+	recs := make([]storage.AuditRecord, len(group))
+	hashes := make([]byte, 0, sha256.Size*len(group))
 	ars := make([]*storage.AuditRecord, len(group))
+	h := sha256.New()
 	for i, w := range group {
-		ars[i] = chained(seq, head, w.rec, w.doc, w.when)
-		seq, head = ars[i].Seq, ars[i].Hash
+		h.Reset()
+		h.Write(head)
+		h.Write(w.doc)
+		hashes = h.Sum(hashes)
+		hash := hashes[len(hashes)-sha256.Size : len(hashes) : len(hashes)]
+		recs[i] = storage.AuditRecord{Seq: seq + 1, Time: w.when, Account: w.rec.RecipientAccountID,
+			EventName: w.rec.EventName, Doc: w.doc, PrevHash: head, Hash: hash}
+		ars[i] = &recs[i]
+		seq, head = seq+1, hash
 	}
 	if err := tx.AppendAudit(ars...); err != nil {
 		return fmt.Errorf("audit: appending records %d to %d: %w", ars[0].Seq, seq, err)
