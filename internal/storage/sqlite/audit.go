@@ -118,7 +118,9 @@ func (t *tx) appendBlocks(rs []*storage.AuditRecord) error {
 		}
 		first, last := rs[start], rs[end-1]
 		op := fmt.Sprintf("append audit records %d to %d", first.Seq, last.Seq)
-		if _, err := t.c.exec(stAppendAuditBlock, first.Seq, last.Seq, blob(last.Hash), encodeBlock(rs[start:end])); err != nil {
+		// The statement copies the block: the buffer is the next one's.
+		t.c.block = encodeBlock(t.c.block[:0], rs[start:end])
+		if _, err := t.c.exec(stAppendAuditBlock, first.Seq, last.Seq, blob(last.Hash), t.c.block); err != nil {
 			err = t.fail(op, err, "")
 			if start > 0 && t.fatal == nil {
 				t.fatal = err // part of rs is in: the closure must not go on
@@ -127,6 +129,9 @@ func (t *tx) appendBlocks(rs []*storage.AuditRecord) error {
 		}
 		t.auditSeq = last.Seq
 		start = end
+	}
+	if cap(t.c.block) > 4*blockBytes {
+		t.c.block = nil // do not keep a huge buffer after huge records
 	}
 	return nil
 }

@@ -48,13 +48,8 @@ const (
 	blockFormat = 1
 )
 
-// encodeBlock returns the stored form of rs.
-func encodeBlock(rs []*storage.AuditRecord) []byte {
-	size := 1
-	for _, r := range rs {
-		size += 64 + len(r.Account) + len(r.EventName) + len(r.PrevHash) + len(r.Hash) + len(r.Doc)/2
-	}
-	b := make([]byte, 0, size)
+// encodeBlock appends the stored form of rs to b.
+func encodeBlock(b []byte, rs []*storage.AuditRecord) []byte {
 	b = append(b, blockFormat)
 	var prev []byte
 	for _, r := range rs {

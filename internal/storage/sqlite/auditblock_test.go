@@ -48,7 +48,7 @@ func blockRecords() []*storage.AuditRecord {
 
 func TestAuditBlockRoundTrip(t *testing.T) {
 	rs := blockRecords()
-	got, err := decodeBlock(rs[0].Seq, rs[len(rs)-1].Seq, encodeBlock(rs))
+	got, err := decodeBlock(rs[0].Seq, rs[len(rs)-1].Seq, encodeBlock(nil, rs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestAuditBlockSize(t *testing.T) {
 		docs += len(doc)
 		rs = append(rs, &storage.AuditRecord{Seq: int64(i + 1), Doc: doc, Hash: make([]byte, 32), PrevHash: make([]byte, 32)})
 	}
-	if n := len(encodeBlock(rs)); n > docs/2 {
+	if n := len(encodeBlock(nil, rs)); n > docs/2 {
 		t.Errorf("block of %d bytes for %d bytes of documents, want at most half", n, docs)
 	}
 }
@@ -83,7 +83,7 @@ func TestAuditBlockSize(t *testing.T) {
 func TestAuditBlockDamaged(t *testing.T) {
 	rs := blockRecords()
 	first, last := rs[0].Seq, rs[len(rs)-1].Seq
-	data := encodeBlock(rs)
+	data := encodeBlock(nil, rs)
 	for _, c := range []struct {
 		name        string
 		first, last int64
@@ -115,8 +115,8 @@ func TestAuditBlockDamaged(t *testing.T) {
 // and never more than maxBlockBytes of documents.
 func FuzzAuditBlock(f *testing.F) {
 	rs := blockRecords()
-	f.Add(int64(1), int64(len(rs)), encodeBlock(rs))
-	f.Add(int64(1), int64(2), encodeBlock(rs[:2]))
+	f.Add(int64(1), int64(len(rs)), encodeBlock(nil, rs))
+	f.Add(int64(1), int64(2), encodeBlock(nil, rs[:2]))
 	f.Fuzz(func(t *testing.T, first, last int64, data []byte) {
 		got, err := decodeBlock(first, last, data)
 		if err != nil {

@@ -200,6 +200,9 @@ var queries = [numStmts]string{
 type conn struct {
 	sc    *sql.Conn
 	stmts [numStmts]*sql.Stmt
+	// block is the buffer AppendAudit encodes audit blocks in (the
+	// statement copies its parameters, so one buffer serves them all).
+	block []byte
 }
 
 func (c *conn) stmt(id stmtID) (*sql.Stmt, error) {
