@@ -31,6 +31,7 @@ package iam
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"regexp"
@@ -308,7 +309,8 @@ func (s *Service) LookupAccessKey(ctx context.Context, keyID, sessionToken strin
 	s.mu.RLock()
 	e, ok := s.creds[keyID]
 	s.mu.RUnlock()
-	if ok && e.token == sessionToken && now.Before(e.expires) {
+	// The token is a secret: compared in constant time.
+	if ok && subtle.ConstantTimeCompare([]byte(e.token), []byte(sessionToken)) == 1 && now.Before(e.expires) {
 		return e.cred, nil
 	}
 	if strings.HasPrefix(keyID, "ASIA") {
