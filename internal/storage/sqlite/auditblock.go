@@ -15,8 +15,8 @@ import (
 // rather than a row each: one row of audit_blocks holding the records'
 // fields, each record's document written as its difference from the one
 // before it. Records of one trail are alike: one caller's reads differ
-// only in the secret, the ids and the time, so a record takes about a
-// third of its row's bytes. Inserting a record costs SQLite more for its
+// only in the secret, the ids and the time, so a record takes a quarter
+// to a third of its row's bytes. Inserting a record costs SQLite more for its
 // bytes than for anything else (bind, B-tree page, WAL frame, checkpoint),
 // and the difference costs a comparison of two documents' ends: a record
 // kept in a block costs the store a fraction of a row. (flate at its
