@@ -131,3 +131,22 @@ func FuzzAuditBlock(f *testing.F) {
 		}
 	})
 }
+
+// TestAuditRecordsPlan: a page of the trail starts from its first record
+// by primary key, in rows and in blocks alike (no scan of every block
+// before it), and the two are merged, not sorted.
+func TestAuditRecordsPlan(t *testing.T) {
+	db := openTest(t)
+	defer db.Close()
+	plan := explain(t, db, queries[stAuditRecords], 1000, 500)
+	for _, want := range []string{"MERGE (UNION ALL)", "SEARCH audit_records USING INTEGER PRIMARY KEY", "SEARCH audit_blocks USING INTEGER PRIMARY KEY"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("plan %q lacks %q", plan, want)
+		}
+	}
+	for _, bad := range []string{"SCAN audit_blocks", "SCAN audit_records", "TEMP B-TREE"} {
+		if strings.Contains(plan, bad) {
+			t.Errorf("plan %q has %q", plan, bad)
+		}
+	}
+}

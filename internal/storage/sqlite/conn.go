@@ -133,8 +133,12 @@ var queries = [numStmts]string{
 	stAppendAuditBatch: "INSERT INTO audit_records (" + auditCols + ") VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", auditBatch), ", "),
 	stAppendAuditBlock: "INSERT INTO audit_blocks (first_seq, last_seq, last_hash, data) VALUES (?, ?, ?, ?)",
 	// A row has last 0; a block has its first record's seq and its last's.
+	// The blocks from the one holding record ?1 on, found by their primary
+	// key (blocks do not overlap), so that a page costs the same wherever
+	// it starts; the two sides are merged in seq order.
 	stAuditRecords: `SELECT seq, 0, time_ms, account, event_name, doc, prev_hash, hash FROM audit_records WHERE seq > ?1
-		UNION ALL SELECT first_seq, last_seq, 0, '', '', data, NULL, NULL FROM audit_blocks WHERE last_seq > ?1
+		UNION ALL SELECT first_seq, last_seq, 0, '', '', data, NULL, NULL FROM audit_blocks
+		WHERE first_seq >= (SELECT coalesce(max(first_seq), 0) FROM audit_blocks WHERE first_seq <= ?1) AND last_seq > ?1
 		ORDER BY 1 LIMIT ?2`,
 	stInsertAuditDigest: `INSERT INTO audit_digests (seq, hash, time_ms, key_id, signature)
 		VALUES (?, ?, ?, ?, ?)`,

@@ -111,7 +111,7 @@
 //	counters(name PK, value): the source of versions.seq
 //	iam_entities(account, kind, name_key PK, name, id, path, created_ms, doc)
 //	audit_records(seq PK, time_ms, account, event_name, doc, prev_hash, hash)
-//	audit_blocks(first_seq PK, last_seq UNIQUE, last_hash, data): batches
+//	audit_blocks(first_seq PK, last_seq, last_hash, data): batches
 //	        of audit records, each document stored as its difference from
 //	        the one before (auditblock.go); a record is a row or in a block
 //	audit_digests(seq PK, hash, time_ms, key_id, signature)
