@@ -278,7 +278,7 @@ func (t *Trail) append(tx storage.Tx, rec *Record) (*storage.AuditRecord, error)
 	if err != nil {
 		return nil, fmt.Errorf("audit: reading the head of the trail: %w", err)
 	}
-	ar := chained(seq, head, rec, doc, when)
+	ar := chain(seq, head, []*waiting{{doc: doc, rec: rec, when: when}})[0]
 	if err := tx.AppendAudit(ar); err != nil {
 		return nil, fmt.Errorf("audit: appending record %d: %w", ar.Seq, err)
 	}
@@ -306,18 +306,27 @@ func (t *Trail) prepare(rec *Record) (doc []byte, when time.Time, err error) {
 	return doc, when, nil
 }
 
-// chained is the stored form of the encoded record that follows the head
-// (seq, head).
-func chained(seq int64, head []byte, rec *Record, doc []byte, when time.Time) *storage.AuditRecord {
-	return &storage.AuditRecord{
-		Seq:       seq + 1,
-		Time:      when,
-		Account:   rec.RecipientAccountID,
-		EventName: rec.EventName,
-		Doc:       doc,
-		PrevHash:  head,
-		Hash:      ChainHash(head, doc),
+// chain returns the stored forms of group's records, linked in order
+// after the head (seq, head): one allocation for the records and one for
+// their hashes, however many there are (the mover's batches hold
+// hundreds).
+func chain(seq int64, head []byte, group []*waiting) []*storage.AuditRecord {
+	recs := make([]storage.AuditRecord, len(group))
+	hashes := make([]byte, 0, sha256.Size*len(group))
+	ars := make([]*storage.AuditRecord, len(group))
+	h := sha256.New()
+	for i, w := range group {
+		h.Reset()
+		h.Write(head)
+		h.Write(w.doc)
+		hashes = h.Sum(hashes)
+		hash := hashes[len(hashes)-sha256.Size : len(hashes) : len(hashes)]
+		recs[i] = storage.AuditRecord{Seq: seq + 1, Time: w.when, Account: w.rec.RecipientAccountID,
+			EventName: w.rec.EventName, Doc: w.doc, PrevHash: head, Hash: hash}
+		ars[i] = &recs[i]
+		seq, head = seq+1, hash
 	}
+	return ars
 }
 
 // Record adds rec to the trail and returns when it is durable (reads,
@@ -666,25 +675,9 @@ func linkGroup(tx storage.Tx, group []*waiting) error {
 	if err != nil {
 		return fmt.Errorf("audit: reading the head of the trail: %w", err)
 	}
-	// One allocation for the records and one for their hashes: a batch
-	// holds hundreds.
-	recs := make([]storage.AuditRecord, len(group))
-	hashes := make([]byte, 0, sha256.Size*len(group))
-	ars := make([]*storage.AuditRecord, len(group))
-	h := sha256.New()
-	for i, w := range group {
-		h.Reset()
-		h.Write(head)
-		h.Write(w.doc)
-		hashes = h.Sum(hashes)
-		hash := hashes[len(hashes)-sha256.Size : len(hashes) : len(hashes)]
-		recs[i] = storage.AuditRecord{Seq: seq + 1, Time: w.when, Account: w.rec.RecipientAccountID,
-			EventName: w.rec.EventName, Doc: w.doc, PrevHash: head, Hash: hash}
-		ars[i] = &recs[i]
-		seq, head = seq+1, hash
-	}
+	ars := chain(seq, head, group)
 	if err := tx.AppendAudit(ars...); err != nil {
-		return fmt.Errorf("audit: appending records %d to %d: %w", ars[0].Seq, seq, err)
+		return fmt.Errorf("audit: appending records %d to %d: %w", ars[0].Seq, ars[len(ars)-1].Seq, err)
 	}
 	if last := group[len(group)-1].jseq; last > 0 {
 		return tx.SetAuditJournalMark(last)
