@@ -12,10 +12,11 @@
 // store; journal.go), from which a mover links it into the chain in the
 // store within moveInterval (a batch in one AppendAudit call, which the
 // store may keep compactly: SQLite keeps it as blocks), or, without a
-// journal (PostgreSQL), committed by the store's Update. With Config.JournalSync set, the journal is
-// written but fdatasynced in the background within that time: durable
-// against a crash of the process at once, of the machine after the sync;
-// a failed sync makes Record refuse until one succeeds. A write appends its record inside its own
+// journal (PostgreSQL), committed by the store's Update. With
+// Config.JournalSync set, the journal is written but fdatasynced in the
+// background within that time: durable against a crash of the process at
+// once, of the machine after the sync; a failed sync makes Record refuse
+// until one succeeds. A write appends its record inside its own
 // transaction (Trail.Append, Pending.Commit), so the change and its record
 // commit together or not at all. Any error means the caller answers with a
 // 5xx and, for a read, does not return the value; while the mover cannot

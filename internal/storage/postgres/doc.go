@@ -74,12 +74,13 @@
 // on the new head. AppendAudit advances the head and inserts its records
 // in one statement (the records as one array per column), only when the
 // first record's seq is the head's plus one; else it changes nothing and
-// returns ErrConflict without an error of the database. The row lock is held until the transaction ends, so audited
-// writes take turns cluster-wide, which a single hash chain requires
-// anyway. A row lock was chosen over pg_advisory_xact_lock: it needs no
-// lock key shared by convention, and a REPEATABLE READ transaction must
-// re-read the head after waiting, which the row's 40001 forces and an
-// advisory lock would not.
+// returns ErrConflict without an error of the database. The row lock is
+// held until the transaction ends, so audited writes take turns
+// cluster-wide, which a single hash chain requires anyway. A row lock was
+// chosen over pg_advisory_xact_lock: it needs no lock key shared by
+// convention, and a REPEATABLE READ transaction must re-read the head
+// after waiting, which the row's 40001 forces and an advisory lock would
+// not.
 //
 // Round trips: BEGIN travels with a closure's first statement (one
 // pipelined batch), and a closure that runs no statement costs none; a

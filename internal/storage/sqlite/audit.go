@@ -18,10 +18,6 @@ import (
 // auditCols are the columns of audit_records.
 const auditCols = "seq, time_ms, account, event_name, doc, prev_hash, hash"
 
-// auditBatch is how many records one INSERT of AppendAudit carries (7
-// parameters each, far below SQLite's limit of 32766).
-const auditBatch = 32
-
 // auditDigestCols is the column list of digest reads, in scanAuditDigest's order.
 const auditDigestCols = "seq, hash, time_ms, key_id, signature"
 
@@ -58,10 +54,8 @@ func (t *tx) AuditHead() (int64, []byte, error) {
 }
 
 // AppendAudit inserts rs after the head: as blocks (auditblock.go) when
-// there are at least blockMin of them, else as rows, auditBatch rows per
-// statement while that many are left (one statement per row costs more
-// than the B-tree work of the row itself). The head is read once per
-// closure (AuditHead), and every Seq is checked against it here.
+// there are at least blockMin of them, else as rows. The head is read
+// once per closure (AuditHead), and every Seq is checked against it here.
 func (t *tx) AppendAudit(rs ...*storage.AuditRecord) error {
 	if err := t.checkWrite(); err != nil {
 		return err
@@ -82,26 +76,16 @@ func (t *tx) AppendAudit(rs ...*storage.AuditRecord) error {
 	if len(rs) >= blockMin {
 		return t.appendBlocks(rs)
 	}
-	args := make([]any, 0, 7*min(len(rs), auditBatch))
-	for inserted := 0; inserted < len(rs); {
-		n, st := auditBatch, stAppendAuditBatch
-		if len(rs)-inserted < auditBatch {
-			n, st = 1, stAppendAudit
-		}
-		args = args[:0]
-		for _, r := range rs[inserted : inserted+n] {
-			args = append(args, r.Seq, toMillis(r.Time), r.Account, r.EventName, blob(r.Doc), blob(r.PrevHash), blob(r.Hash))
-		}
-		if _, err := t.c.exec(st, args...); err != nil {
-			err = t.fail(fmt.Sprintf("append audit record %d", rs[inserted].Seq), err, "")
-			if inserted > 0 && t.fatal == nil {
-				// Part of rs is in: the closure must not go on.
-				t.fatal = err
+	for i, r := range rs {
+		if _, err := t.c.exec(stAppendAudit, r.Seq, toMillis(r.Time), r.Account, r.EventName,
+			blob(r.Doc), blob(r.PrevHash), blob(r.Hash)); err != nil {
+			err = t.fail(fmt.Sprintf("append audit record %d", r.Seq), err, "")
+			if i > 0 && t.fatal == nil {
+				t.fatal = err // part of rs is in: the closure must not go on
 			}
 			return err
 		}
-		inserted += n
-		t.auditSeq = rs[inserted-1].Seq
+		t.auditSeq = r.Seq
 	}
 	return nil
 }

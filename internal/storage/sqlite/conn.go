@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"strings"
 )
 
 // stmtID names one of the statements a connection prepares once and keeps.
@@ -40,7 +39,6 @@ const (
 	// The audit trail (audit.go).
 	stAuditHead
 	stAppendAudit
-	stAppendAuditBatch
 	stAppendAuditBlock
 	stAuditRecords
 	stInsertAuditDigest
@@ -130,7 +128,6 @@ var queries = [numStmts]string{
 		UNION ALL SELECT last_seq, last_hash FROM (SELECT last_seq, last_hash FROM audit_blocks ORDER BY first_seq DESC LIMIT 1)
 		ORDER BY 1 DESC LIMIT 1`,
 	stAppendAudit:      "INSERT INTO audit_records (" + auditCols + ") VALUES (?, ?, ?, ?, ?, ?, ?)",
-	stAppendAuditBatch: "INSERT INTO audit_records (" + auditCols + ") VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", auditBatch), ", "),
 	stAppendAuditBlock: "INSERT INTO audit_blocks (first_seq, last_seq, last_hash, data) VALUES (?, ?, ?, ?)",
 	// A row has last 0; a block has its first record's seq and its last's.
 	// The blocks from the one holding record ?1 on, found by their primary
